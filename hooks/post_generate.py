@@ -1,0 +1,66 @@
+"""Finish a generated project after `copier copy` or `copier update`.
+
+Runs inside the generated project with the interpreter that runs Copier, so it uses the
+standard library only. Each step is safe to repeat: an update must never replace the secret
+key the project already has, and locking is a no-op when the lock already matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ENV_FILE = Path(".env")
+ENV_EXAMPLE = Path(".env.example")
+
+
+def write_env_file() -> None:
+    """Create `.env` from `.env.example` with a fresh secret key, once.
+
+    The key lives only in this git-ignored file: never in the answers file, never in git,
+    and never regenerated, so sessions and signed data survive `copier update`.
+    """
+    if ENV_FILE.exists():
+        return
+    example = ENV_EXAMPLE.read_text(encoding="utf-8") if ENV_EXAMPLE.exists() else ""
+    secret_key = secrets.token_urlsafe(50)
+    lines = [
+        f"DJANGO_SECRET_KEY={secret_key}" if line.startswith("DJANGO_SECRET_KEY=") else line
+        for line in example.splitlines()
+    ]
+    if not any(line.startswith("DJANGO_SECRET_KEY=") for line in lines):
+        lines.insert(0, f"DJANGO_SECRET_KEY={secret_key}")
+    ENV_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ENV_FILE.chmod(0o600)
+
+
+def lock_dependencies(exclude_newer: str) -> None:
+    """Write `uv.lock` from versions no newer than the template release's date.
+
+    A new project then starts from the versions the template's own CI tested, not from
+    whatever was published on the day of the copy.
+    """
+    uv = shutil.which("uv")
+    if uv is None:
+        print("uv is not installed: install it (https://docs.astral.sh/uv/) and run `uv lock`.")
+        return
+    if subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0:
+        return
+    subprocess.run([uv, "lock", "--quiet", "--exclude-newer", exclude_newer], check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--exclude-newer", required=True, help="RFC 3339 timestamp for uv")
+    args = parser.parse_args(argv)
+    write_env_file()
+    lock_dependencies(args.exclude_newer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

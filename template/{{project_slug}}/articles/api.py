@@ -1,0 +1,96 @@
+"""REST endpoints for articles, comments and tags. Thin: rules live in services and selectors."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from .filters import ArticleFilter, CommentFilter
+from .models import Article, Comment, Tag
+from .permissions import IsAuthorOrReadOnly
+from .selectors import article_list, comment_list
+from .serializers import ArticleSerializer, CommentSerializer, TagSerializer
+from .services import (
+    ArticleAlreadyPublishedError,
+    article_create,
+    article_publish,
+    article_update,
+    comment_create,
+)
+
+
+class ArticleViewSet(viewsets.ModelViewSet[Article]):
+    """Articles: anyone reads published ones, signed-in users write, authors edit their own."""
+
+    serializer_class = ArticleSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    filterset_class = ArticleFilter
+    search_fields = ["title", "body"]
+    ordering_fields = ["created", "title"]
+    ordering = ["-created"]
+
+    def get_queryset(self) -> QuerySet[Article]:
+        return article_list(user=self.request.user)
+
+    def perform_create(self, serializer: BaseSerializer[Article]) -> None:
+        serializer.instance = article_create(author=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer[Article]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = article_update(
+            article=serializer.instance, **serializer.validated_data
+        )
+
+    @extend_schema(request=None, responses=ArticleSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, *args: object, **kwargs: object) -> Response:
+        article = self.get_object()
+        try:
+            article_publish(article=article)
+        except ArticleAlreadyPublishedError as error:
+            raise ValidationError({"status": [str(error)]}) from error
+        return Response(self.get_serializer(article).data, status=status.HTTP_200_OK)
+
+
+class CommentViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Comment],
+):
+    """Comments on readable articles; only their author deletes them."""
+
+    serializer_class = CommentSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    filterset_class = CommentFilter
+    search_fields = ["body"]
+    ordering_fields = ["created"]
+    ordering = ["created"]
+
+    def get_queryset(self) -> QuerySet[Comment]:
+        return comment_list(user=self.request.user)
+
+    def perform_create(self, serializer: BaseSerializer[Comment]) -> None:
+        serializer.instance = comment_create(author=self.request.user, **serializer.validated_data)
+
+
+class TagViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Tag],
+):
+    """Tags anyone can list; signed-in users add new ones."""
+
+    queryset = Tag.objects.all()
+    serializer_class = TagSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    lookup_field = "slug"
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+    ordering = ["name"]
