@@ -38,11 +38,12 @@ def write_env_file() -> None:
     ENV_FILE.chmod(0o600)
 
 
-def lock_dependencies(exclude_newer: str) -> None:
-    """Write `uv.lock` from versions no newer than the template release's date.
+def lock_dependencies() -> None:
+    """Write `uv.lock` when it is missing or no longer matches `pyproject.toml`.
 
-    A new project then starts from the versions the template's own CI tested, not from
-    whatever was published on the day of the copy.
+    The generated pyproject sets uv's `exclude-newer` to the template release's date, so a
+    new project starts from the versions the template's own CI tested, not from whatever
+    was published on the day of the copy.
     """
     uv = shutil.which("uv")
     if uv is None:
@@ -50,15 +51,13 @@ def lock_dependencies(exclude_newer: str) -> None:
         return
     if subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0:
         return
-    subprocess.run([uv, "lock", "--quiet", "--exclude-newer", exclude_newer], check=True)
+    subprocess.run([uv, "lock", "--quiet"], check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--exclude-newer", required=True, help="RFC 3339 timestamp for uv")
-    args = parser.parse_args(argv)
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
     write_env_file()
-    lock_dependencies(args.exclude_newer)
+    lock_dependencies()
     return 0
 
 
