@@ -1,5 +1,7 @@
 """REST endpoints for articles, comments and tags. Thin: rules live in services and selectors."""
 
+from typing import cast
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -40,10 +42,8 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
         serializer.instance = article_create(author=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer[Article]) -> None:
-        assert serializer.instance is not None
-        serializer.instance = article_update(
-            article=serializer.instance, **serializer.validated_data
-        )
+        article = cast(Article, serializer.instance)
+        serializer.instance = article_update(article=article, **serializer.validated_data)
 
     @extend_schema(request=None, responses=ArticleSerializer)
     @action(detail=True, methods=["post"])

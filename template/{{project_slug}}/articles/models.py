@@ -1,4 +1,4 @@
-"""The example domain: articles with tags and comments. Remove the app when you no longer need it."""
+"""The example domain: articles with tags and comments. Remove the app when done with it."""
 
 from django.conf import settings
 from django.db import models

@@ -15,14 +15,18 @@ class ArticleAlreadyPublishedError(Exception):
 
 
 @transaction.atomic
-def article_create(*, author: Any, title: str, body: str = "", tags: Iterable[Tag] = (), **fields: Any) -> Article:
+def article_create(
+    *, author: Any, title: str, body: str = "", tags: Iterable[Tag] = (), **fields: Any
+) -> Article:
     article = Article.objects.create(author=author, title=title, body=body, **fields)
     article.tags.set(tags)
     return article
 
 
 @transaction.atomic
-def article_update(*, article: Article, tags: Iterable[Tag] | None = None, **fields: Any) -> Article:
+def article_update(
+    *, article: Article, tags: Iterable[Tag] | None = None, **fields: Any
+) -> Article:
     for name, value in fields.items():
         setattr(article, name, value)
     article.save()

@@ -41,7 +41,8 @@ def test_users_sign_in_with_their_email() -> None:
 
 def test_admin_lists_and_adds_users(admin_client: Client) -> None:
     UserFactory.create(email="listed@example.com")
-    assert b"listed@example.com" in admin_client.get(reverse("admin:accounts_user_changelist")).content
+    changelist = admin_client.get(reverse("admin:accounts_user_changelist"))
+    assert b"listed@example.com" in changelist.content
 
     response = admin_client.post(
         reverse("admin:accounts_user_add"),
