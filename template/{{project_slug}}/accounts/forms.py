@@ -3,13 +3,13 @@ from django.contrib.auth import forms as auth_forms
 from .models import User
 
 
-class UserCreationForm(auth_forms.UserCreationForm):
+class UserCreationForm(auth_forms.UserCreationForm[User]):
     class Meta:
         model = User
         fields = ("email",)
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(auth_forms.UserChangeForm[User]):
     class Meta:
         model = User
         fields = ("email", "name")
