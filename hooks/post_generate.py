@@ -49,7 +49,11 @@ def lock_dependencies() -> None:
     if uv is None:
         print("uv is not installed: install it (https://docs.astral.sh/uv/) and run `uv lock`.")
         return
-    if subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0:
+    lock_is_current = (
+        Path("uv.lock").exists()
+        and subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0
+    )
+    if lock_is_current:
         return
     subprocess.run([uv, "lock", "--quiet"], check=True)
 
