@@ -1,0 +1,104 @@
+"""Tier 3: every combination installs, passes Django's checks, migrates and passes its suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import POSTGRES, REDIS, ProjectCache, combination_params, worker_index
+from .matrix import Combination
+
+pytestmark = pytest.mark.project
+
+STEP_TIMEOUT = 600
+
+
+class Project:
+    """A generated project with its own virtualenv, database and Redis database number."""
+
+    def __init__(self, path: Path, database: str) -> None:
+        self.path = path
+        self.database = database
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+            and not key.startswith(("PYTEST_", "COV_"))
+        }
+        self.env |= {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            # One Redis database per xdist worker: the suite flushes it between tests.
+            "REDIS_URL": f"redis://127.0.0.1:6379/{worker_index() + 1}",
+        }
+
+    def run(self, *command: str, **env: str) -> str:
+        result = subprocess.run(
+            command,
+            cwd=self.path,
+            env=self.env | env,
+            capture_output=True,
+            text=True,
+            timeout=STEP_TIMEOUT,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"`{' '.join(command)}` failed:\n{output[-6000:]}"
+        return output
+
+    def manage(self, *arguments: str, **env: str) -> str:
+        return self.run(".venv/bin/python", "manage.py", *arguments, **env)
+
+
+def postgres(*sql: str) -> None:
+    for statement in sql:
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q", "-c", statement],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+@pytest.fixture
+def database(combination: Combination) -> Iterator[str]:
+    """A fresh PostgreSQL database (and its test twin) for one project, dropped after."""
+    POSTGRES.require()
+    REDIS.require()
+    if shutil.which("psql") is None:
+        pytest.fail("psql is missing: install the postgresql-client package", pytrace=False)
+    name = f"cdp_{worker_index()}_{zlib.crc32(combination.id.encode()):08x}"
+    drop = [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in (name, f"test_{name}")]
+    postgres(*drop, f'CREATE DATABASE "{name}"')
+    yield name
+    postgres(*drop)
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_project_installs_checks_migrates_and_passes(
+    projects: ProjectCache, combination: Combination, database: str
+) -> None:
+    project = Project(projects.get(combination), database)
+
+    project.run("uv", "sync", "--locked", "--quiet")
+    project.manage("check", "--fail-level", "WARNING")
+    project.manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="production-check-" + "k" * 50,
+    )
+    project.manage("makemigrations", "--check", "--dry-run")
+    project.manage("migrate", "--no-input")
+    project.run(".venv/bin/mypy", ".")
+    output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
+    assert " passed" in output
+    assert " failed" not in output
+    assert " skipped" not in output, "the generated suite must not skip anything"

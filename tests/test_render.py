@@ -1,0 +1,81 @@
+"""Tier 2: every combination renders to clean, parseable, lint-free files."""
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ProjectCache, combination_params
+from .matrix import Combination
+
+pytestmark = pytest.mark.render
+
+# `}}` alone is valid Python (nested dict literals), so only look for the other delimiters.
+JINJA_LEFTOVER = re.compile(r"{{|{%|%}|{#|#}")
+BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br"}
+
+
+def text_files(project: Path) -> list[Path]:
+    ignored = {".venv", ".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+    return [
+        path
+        for path in sorted(project.rglob("*"))
+        if path.is_file()
+        and not ignored.intersection(path.relative_to(project).parts)
+        and path.suffix not in BINARY_SUFFIXES
+        and path.name != "uv.lock"
+    ]
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_renders_clean(projects: ProjectCache, combination: Combination) -> None:
+    project = projects.get(combination)
+    files = text_files(project)
+    assert files, "nothing was rendered"
+
+    leftovers = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if JINJA_LEFTOVER.search(line)
+    ]
+    assert not leftovers, "Jinja syntax left in the output:\n" + "\n".join(leftovers)
+    assert not [p for p in files if p.suffix == ".jinja"], "a .jinja file was copied verbatim"
+
+    soup = [
+        str(path.relative_to(project))
+        for path in files
+        if re.search(r"\A\n|\n\n\n\n", path.read_text(encoding="utf-8"))
+    ]
+    assert not soup, f"runs of blank lines or a leading blank line in: {soup}"
+
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in {".yml", ".yaml"}:
+            list(yaml.safe_load_all(text))
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+
+    for command in (["ruff", "check", "--no-cache"], ["ruff", "format", "--check", "--no-cache"]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_secret_key_and_lock(projects: ProjectCache, combination: Combination) -> None:
+    project = projects.get(combination)
+    secret = re.search(r"^DJANGO_SECRET_KEY=(\S{50,})$", (project / ".env").read_text(), re.M)
+    assert secret, "the copy task did not write a secret key into .env"
+    assert ".env" in (project / ".gitignore").read_text().splitlines()
+    assert secret.group(1) not in (project / ".copier-answers.yml").read_text()
+
+    lock = subprocess.run(
+        ["uv", "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert lock.returncode == 0, f"uv.lock does not match pyproject.toml:\n{lock.stderr}"
