@@ -17,6 +17,11 @@ from .matrix import Combination
 pytestmark = pytest.mark.project
 
 STEP_TIMEOUT = 600
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "production-check-" + "k" * 50,
+}
+SENTRY_IS_ACTIVE = "import sentry_sdk; print('sentry active:', sentry_sdk.get_client().is_active())"
 
 
 class Project:
@@ -87,14 +92,10 @@ def test_project_installs_checks_migrates_and_passes(
 
     project.run("uv", "sync", "--locked", "--quiet")
     project.manage("check", "--fail-level", "WARNING")
-    project.manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY="production-check-" + "k" * 50,
-    )
+    project.manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert "sentry active: False" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **PRODUCTION)
+    with_dsn = PRODUCTION | {"SENTRY_DSN": "https://key@127.0.0.1/1"}
+    assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
     project.manage("makemigrations", "--check", "--dry-run")
     project.manage("migrate", "--no-input")
     project.run(".venv/bin/mypy", ".")
