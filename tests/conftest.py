@@ -15,7 +15,7 @@ import pytest
 
 from .matrix import ROOT, Combination, combinations
 
-TIERS = ("questions", "render", "project")
+TIERS = ("questions", "render", "project", "e2e")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
