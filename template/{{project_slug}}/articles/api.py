@@ -4,7 +4,7 @@ from typing import cast
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -13,7 +13,7 @@ from rest_framework.serializers import BaseSerializer
 
 from .filters import ArticleFilter, CommentFilter
 from .models import Article, Comment, Tag
-from .permissions import IsAuthorOrReadOnly
+from .permissions import AccessPermission, IsAuthorOrReadOnly
 from .selectors import article_list, comment_list
 from .serializers import ArticleSerializer, CommentSerializer, TagSerializer
 from .services import (
@@ -29,7 +29,7 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
     """Articles: anyone reads published ones, signed-in users write, authors edit their own."""
 
     serializer_class = ArticleSerializer
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    permission_classes = [AccessPermission, IsAuthorOrReadOnly]
     filterset_class = ArticleFilter
     search_fields = ["title", "body"]
     ordering_fields = ["created", "title"]
@@ -66,7 +66,7 @@ class CommentViewSet(
     """Comments on readable articles; only their author deletes them."""
 
     serializer_class = CommentSerializer
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    permission_classes = [AccessPermission, IsAuthorOrReadOnly]
     filterset_class = CommentFilter
     search_fields = ["body"]
     ordering_fields = ["created"]
@@ -87,10 +87,12 @@ class TagViewSet(
 ):
     """Tags anyone can list; signed-in users add new ones."""
 
-    queryset = Tag.objects.all()
     serializer_class = TagSerializer
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    permission_classes = [AccessPermission]
     lookup_field = "slug"
     search_fields = ["name"]
     ordering_fields = ["name"]
     ordering = ["name"]
+
+    def get_queryset(self) -> QuerySet[Tag]:
+        return Tag.objects.all()

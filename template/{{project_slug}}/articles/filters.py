@@ -15,6 +15,8 @@ class ArticleFilter(django_filters.FilterSet):
 
 
 class CommentFilter(django_filters.FilterSet):
+    article = django_filters.NumberFilter(field_name="article_id", label="Article id")
+
     class Meta:
         model = Comment
         fields = ["article"]

@@ -1,0 +1,14 @@
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from .membership import is_member
+
+
+class IsTenantMember(permissions.BasePermission):
+    """Only members of the tenant being served may use its API, to read or to write."""
+
+    message = "You are not a member of this workspace."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return is_member(request.user)
