@@ -1,8 +1,12 @@
+from typing import TYPE_CHECKING
+
 from rest_framework import permissions
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from .membership import is_member
+
+if TYPE_CHECKING:  # DRF imports this module while rest_framework.views is still loading.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class IsTenantMember(permissions.BasePermission):
@@ -10,5 +14,5 @@ class IsTenantMember(permissions.BasePermission):
 
     message = "You are not a member of this workspace."
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
+    def has_permission(self, request: "Request", view: "APIView") -> bool:
         return is_member(request.user)
