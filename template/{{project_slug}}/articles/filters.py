@@ -2,7 +2,6 @@ import django_filters
 
 from .models import Article, Comment
 
-
 # Every filter is declared: generating them from the model would query it at import time,
 # before any tenant is in context.
 
