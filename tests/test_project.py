@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import POSTGRES, REDIS, ProjectCache, combination_params, worker_index
-from .matrix import Combination
+from .matrix import Combination, combinations
 
 pytestmark = pytest.mark.project
 
@@ -78,10 +78,32 @@ def database(combination: Combination) -> Iterator[str]:
     if shutil.which("psql") is None:
         pytest.fail("psql is missing: install the postgresql-client package", pytrace=False)
     name = f"cdp_{worker_index()}_{zlib.crc32(combination.id.encode()):08x}"
-    drop = [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in (name, f"test_{name}")]
-    postgres(*drop, f'CREATE DATABASE "{name}"')
+    drop_databases_like(name)
+    postgres(f'CREATE DATABASE "{name}"')
     yield name
-    postgres(*drop)
+    drop_databases_like(name)
+
+
+def drop_databases_like(name: str) -> None:
+    """Drop `name` and every database the project's tests derived from it (test_, tenants)."""
+    listing = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-Atc",
+            f"SELECT datname FROM pg_database WHERE datname LIKE '%{name}%'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    postgres(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in listing.stdout.split()])
 
 
 @pytest.mark.parametrize("combination", combination_params())
@@ -98,8 +120,39 @@ def test_project_installs_checks_migrates_and_passes(
     assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
     project.manage("makemigrations", "--check", "--dry-run")
     project.manage("migrate", "--no-input")
+    if combination.as_data().get("tenancy", "none") != "none":
+        project.manage("migrate_tenants")
+        project.manage(
+            "add_tenant",
+            "demo",
+            "--name",
+            "Demo",
+            "--admin-email",
+            "admin@demo.test",
+            "--admin-password",
+            "Not-a-real-pw-1",
+        )
+        assert "demo\tDemo" in project.manage("list_tenants")
     project.run(".venv/bin/mypy", ".")
     output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
     assert " passed" in output
     assert " failed" not in output
     assert " skipped" not in output, "the generated suite must not skip anything"
+
+
+def test_schema_tenancy_refuses_sqlite_with_a_hint(projects: ProjectCache) -> None:
+    combination = next(c for c in combinations() if c.as_data().get("tenancy") == "schema")
+    project = Project(projects.get(combination), database="unused")
+    project.run("uv", "sync", "--locked", "--quiet")
+    del project.env["DATABASE_URL"]
+    result = subprocess.run(
+        [".venv/bin/python", "manage.py", "check"],
+        cwd=project.path,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Schema tenancy needs PostgreSQL" in result.stderr
