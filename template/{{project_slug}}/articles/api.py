@@ -28,6 +28,7 @@ from .services import (
 class ArticleViewSet(viewsets.ModelViewSet[Article]):
     """Articles: anyone reads published ones, signed-in users write, authors edit their own."""
 
+    queryset = Article.objects.none()  # for the OpenAPI schema; requests use get_queryset
     serializer_class = ArticleSerializer
     permission_classes = [AccessPermission, IsAuthorOrReadOnly]
     filterset_class = ArticleFilter
@@ -65,6 +66,7 @@ class CommentViewSet(
 ):
     """Comments on readable articles; only their author deletes them."""
 
+    queryset = Comment.objects.none()
     serializer_class = CommentSerializer
     permission_classes = [AccessPermission, IsAuthorOrReadOnly]
     filterset_class = CommentFilter
@@ -87,6 +89,7 @@ class TagViewSet(
 ):
     """Tags anyone can list; signed-in users add new ones."""
 
+    queryset = Tag.objects.none()
     serializer_class = TagSerializer
     permission_classes = [AccessPermission]
     lookup_field = "slug"

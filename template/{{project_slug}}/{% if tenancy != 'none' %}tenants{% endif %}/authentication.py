@@ -7,6 +7,7 @@ who belongs to both.
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.serializers import (
@@ -51,3 +52,9 @@ class TenantJWTAuthentication(JWTAuthentication):
         token = super().get_validated_token(raw_token)
         check_tenant_claim(token)
         return token
+
+
+class TenantJWTScheme(SimpleJWTScheme):
+    """Describe tenant-bound tokens in the OpenAPI schema like any other JWT."""
+
+    target_class = TenantJWTAuthentication
