@@ -77,7 +77,8 @@ def database(combination: Combination) -> Iterator[str]:
     REDIS.require()
     if shutil.which("psql") is None:
         pytest.fail("psql is missing: install the postgresql-client package", pytrace=False)
-    name = f"cdp_{worker_index()}_{zlib.crc32(combination.id.encode()):08x}"
+    # Unique per process: several runs (and developers) may share one PostgreSQL server.
+    name = f"cdp_{os.getpid()}_{zlib.crc32(combination.id.encode()):08x}"
     drop_databases_like(name)
     postgres(f'CREATE DATABASE "{name}"')
     yield name
