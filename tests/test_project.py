@@ -120,7 +120,7 @@ def test_project_installs_checks_migrates_and_passes(
     with_dsn = PRODUCTION | {"SENTRY_DSN": "https://key@127.0.0.1/1"}
     assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
     project.manage("makemigrations", "--check", "--dry-run")
-    project.manage("migrate", "--no-input")
+    project.manage("migrate", "--noinput")
     if combination.as_data().get("tenancy", "none") != "none":
         project.manage("migrate_tenants")
         project.manage(
