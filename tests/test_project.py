@@ -38,8 +38,9 @@ class Project:
         }
         self.env |= {
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-            # One Redis database per xdist worker: the suite flushes it between tests.
-            "REDIS_URL": f"redis://127.0.0.1:6379/{worker_index() + 1}",
+            # The suite flushes its Redis database between tests: spread concurrent runs
+            # (xdist workers, other checkouts) over databases 1-15.
+            "REDIS_URL": f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}",
         }
 
     def run(self, *command: str, **env: str) -> str:
