@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES, REDIS, ProjectCache, combination_params, worker_index
+from .conftest import POSTGRES, REDIS, ProjectCache, combination_params
 from .matrix import Combination, combinations
 
 pytestmark = pytest.mark.project
