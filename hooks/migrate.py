@@ -10,12 +10,19 @@ needs what the previous release rendered.
 A release renamed the file OLD to NEW. Copier renders NEW afresh and removes OLD, edits and
 all; this puts the user's edits of OLD into NEW with a three-way merge (the previous
 release's OLD as the base), leaving conflict markers where both sides changed a line.
+
+    migrate.py keep FILE...        (in the "before" and the "after" stage)
+
+The files come out of the update as they went in. Copier removes every file that its
+render of the previous release holds and its render of the new one does not: files a task
+of the previous release wrote, such as .env, would go too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +95,27 @@ def move(old: str, new: str, previous: str | None) -> None:
     target.write_text(merge(ours, previous or "", theirs), encoding="utf-8")
 
 
+def keep(files: list[str], stage: str) -> None:
+    """Before the update, set the files aside in git's own folder; after it, put them back."""
+    kept = Path(
+        subprocess.run(
+            ["git", "rev-parse", "--git-path", "copier-kept"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    for name in files:
+        aside = kept / name
+        if stage == "before" and Path(name).exists():
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(name, aside)
+        elif stage == "after" and aside.exists():
+            shutil.move(aside, name)
+    if stage == "after":
+        shutil.rmtree(kept, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,12 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     move_command.add_argument("old")
     move_command.add_argument("new")
     move_command.add_argument("template", help="the template Copier updates from")
+    keep_command = commands.add_parser("keep", help="files the update must leave as they are")
+    keep_command.add_argument("files", nargs="+")
     arguments = parser.parse_args(argv)
-    if committed(arguments.new) is None and committed(arguments.old) is not None:
+    if arguments.command == "keep":
+        keep(arguments.files, os.environ["STAGE"])
+    elif committed(arguments.new) is None and committed(arguments.old) is not None:
         previous = render_previous_release(arguments.template, arguments.old)
+        move(arguments.old, arguments.new, previous)
     else:
-        previous = None
-    move(arguments.old, arguments.new, previous)
+        move(arguments.old, arguments.new, None)
     return 0
 
 

@@ -59,7 +59,8 @@ def lock_dependencies() -> None:
         return
     lock_is_current = (
         Path("uv.lock").exists()
-        and subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0
+        and subprocess.run([uv, "lock", "--check"], capture_output=True, check=False).returncode
+        == 0
     )
     if lock_is_current:
         return
