@@ -11,6 +11,12 @@ A release renamed the file OLD to NEW. Copier renders NEW afresh and removes OLD
 all; this puts the user's edits of OLD into NEW with a three-way merge (the previous
 release's OLD as the base), leaving conflict markers where both sides changed a line.
 
+    migrate.py take-release FILE PATTERN
+
+A conflict in FILE whose "before updating" side is only a text PATTERN matches in full goes
+to the new release: the previous release generated that text differently on every render,
+so the user did not write it.
+
     migrate.py keep FILE...        (in the "before" and the "after" stage)
 
 The files come out of the update as they went in. Copier removes every file that its
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +38,10 @@ from tempfile import TemporaryDirectory
 ANSWERS_FILE = ".copier-answers.yml"
 # The labels Copier puts on its own conflict markers, so every conflict reads the same.
 LABELS = ("before updating", "last update", "after updating")
+CONFLICT = re.compile(
+    r"^<<<<<<< before updating\n(?P<ours>.*?)^=======\n(?P<theirs>.*?)^>>>>>>> after updating\n",
+    re.MULTILINE | re.DOTALL,
+)
 
 
 def committed(path: str) -> str | None:
@@ -95,6 +106,27 @@ def move(old: str, new: str, previous: str | None) -> None:
     target.write_text(merge(ours, previous or "", theirs), encoding="utf-8")
 
 
+def take_release(path: str, pattern: str) -> None:
+    """Settle the conflicts in `path` whose user's side matches `pattern`: the release wins."""
+    file = Path(path)
+    if not file.exists():
+        return
+    text = file.read_text(encoding="utf-8")
+    generated = re.compile(pattern)
+    settled = CONFLICT.sub(
+        lambda conflict: (
+            conflict["theirs"] if generated.fullmatch(conflict["ours"]) else conflict[0]
+        ),
+        text,
+    )
+    if settled == text:
+        return
+    file.write_text(settled, encoding="utf-8")
+    if not CONFLICT.search(settled):
+        # Copier marked the file as conflicted in git's index; it no longer is.
+        subprocess.run(["git", "reset", "--quiet", "--", path], check=True)
+
+
 def keep(files: list[str], stage: str) -> None:
     """Before the update, set the files aside in git's own folder; after it, put them back."""
     kept = Path(
@@ -123,11 +155,16 @@ def main(argv: list[str] | None = None) -> int:
     move_command.add_argument("old")
     move_command.add_argument("new")
     move_command.add_argument("template", help="the template Copier updates from")
+    take_command = commands.add_parser("take-release", help="settle generated-text conflicts")
+    take_command.add_argument("file")
+    take_command.add_argument("pattern", help="what the previous release generated")
     keep_command = commands.add_parser("keep", help="files the update must leave as they are")
     keep_command.add_argument("files", nargs="+")
     arguments = parser.parse_args(argv)
     if arguments.command == "keep":
         keep(arguments.files, os.environ["STAGE"])
+    elif arguments.command == "take-release":
+        take_release(arguments.file, arguments.pattern)
     elif committed(arguments.new) is None and committed(arguments.old) is not None:
         previous = render_previous_release(arguments.template, arguments.old)
         move(arguments.old, arguments.new, previous)

@@ -80,3 +80,31 @@ def test_nothing_happens_once_the_user_has_the_new_file(project: Path) -> None:
     (project / "config/api_router.py").write_text("the user's\n")
     migrate.move("config/api.py", "config/api_router.py", BASE)
     assert (project / "config/api_router.py").read_text() == "the user's\n"
+
+
+def test_take_release_settles_only_conflicts_over_generated_text(project: Path) -> None:
+    readme = project / "README.md"
+    readme.write_text(
+        "# Title\n"
+        "<<<<<<< before updating\n[template](/tmp/render-1).\n=======\nThe template.\n"
+        ">>>>>>> after updating\n"
+        "<<<<<<< before updating\nThe user's line.\n=======\nThe release's line.\n"
+        ">>>>>>> after updating\n"
+    )
+    migrate.take_release("README.md", r"\[template\]\(.*\)\.\n")
+    assert readme.read_text() == (
+        "# Title\nThe template.\n"
+        "<<<<<<< before updating\nThe user's line.\n=======\nThe release's line.\n"
+        ">>>>>>> after updating\n"
+    )
+
+
+def test_keep_puts_files_back_as_they_were(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / ".env").write_text("DJANGO_SECRET_KEY=the project's own\n")
+    migrate.keep([".env", "uv.lock"], "before")
+    (project / ".env").unlink()  # what Copier does to a file only its old render had
+    (project / "uv.lock").write_text("written during the update\n")
+    migrate.keep([".env", "uv.lock"], "after")
+    assert (project / ".env").read_text() == "DJANGO_SECRET_KEY=the project's own\n"
+    assert (project / "uv.lock").read_text() == "written during the update\n"
+    assert not (project / ".git/copier-kept").exists()
