@@ -280,11 +280,12 @@ def switches() -> list[tuple[str, Any, Combination]]:
     return result
 
 
-def switches_on(template: TemplateRepo, data: dict[str, Any]) -> bool:
-    """Whether `data` gives a question the last release did not ask a value besides its default.
+def beyond_defaults(template: TemplateRepo, data: dict[str, Any]) -> bool:
+    """Whether `data` answers a question the last release did not ask with a non-default value.
 
-    Such an update also switches a feature on in an existing project; one that changes the
-    database (tenancy) then rewrites migrations, which a project with data has to plan for.
+    That is more than a plain `copier update --defaults`: it may switch on a feature that
+    changes the database (tenancy) and so rewrites migrations, which a project with data has
+    to plan for. A plain update must never rewrite a migration.
     """
     defaults, _, _ = resolve({})
     known = template.questions_of(template.old)
@@ -326,7 +327,7 @@ def test_update_from_last_release_keeps_user_edits(
         assert (project_path / ".env").read_text() == secret, ".env changed"
         rewritten = git(project_path, "diff", "--name-only", "--diff-filter=MD", "HEAD", "--")
         migrations = [name for name in rewritten.split() if "/migrations/" in name]
-        if not switches_on(template_repo, data):
+        if not beyond_defaults(template_repo, data):
             assert not migrations, (
                 f"a plain update rewrote migrations the project has applied: {migrations}"
             )
