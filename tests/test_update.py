@@ -267,6 +267,7 @@ def switches() -> list[tuple[str, Any, Combination]]:
 
     Starts from the first combination of the matrix in which the question is asked.
     """
+    matrix = derive()
     result = []
     for question in questions():
         values = question.values
@@ -274,7 +275,7 @@ def switches() -> list[tuple[str, Any, Combination]]:
             continue
         if question.spec.get("type") != "bool" and question.name != "django_version":
             continue
-        start = next(c for c in derive().combinations if question.name in dict(c.data))
+        start = next(c for c in matrix.combinations if question.name in dict(c.data))
         current = dict(start.data)[question.name]
         result.extend((question.name, value, start) for value in values if value != current)
     return result
