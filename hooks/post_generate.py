@@ -1,13 +1,16 @@
 """Finish a generated project after `copier copy` or `copier update`.
 
 Runs inside the generated project with the interpreter that runs Copier, so it uses the
-standard library only. Each step is safe to repeat: an update must never replace the secret
-key the project already has, and locking is a no-op when the lock already matches.
+standard library only: as a task after a copy, and as a migration after an update, once
+Copier has merged the user's changes. Each step is safe to repeat: an update must never
+replace the secret key the project already has, and locking is a no-op when the lock
+already matches.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import shutil
 import subprocess
@@ -16,6 +19,8 @@ from pathlib import Path
 
 ENV_FILE = Path(".env")
 ENV_EXAMPLE = Path(".env.example")
+PYPROJECT = Path("pyproject.toml")
+CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
 
 
 def write_env_file() -> None:
@@ -45,13 +50,17 @@ def lock_dependencies() -> None:
     new project starts from the versions the template's own CI tested, not from whatever
     was published on the day of the copy.
     """
+    if PYPROJECT.exists() and CONFLICT_MARKER.search(PYPROJECT.read_text(encoding="utf-8")):
+        print("pyproject.toml has merge-conflict markers: resolve them, then run `uv lock`.")
+        return
     uv = shutil.which("uv")
     if uv is None:
         print("uv is not installed: install it (https://docs.astral.sh/uv/) and run `uv lock`.")
         return
     lock_is_current = (
         Path("uv.lock").exists()
-        and subprocess.run([uv, "lock", "--check", "--quiet"], check=False).returncode == 0
+        and subprocess.run([uv, "lock", "--check"], capture_output=True, check=False).returncode
+        == 0
     )
     if lock_is_current:
         return

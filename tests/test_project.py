@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,19 +72,25 @@ def postgres(*sql: str) -> None:
         )
 
 
-@pytest.fixture
-def database(combination: Combination) -> Iterator[str]:
+@contextmanager
+def fresh_database(key: str) -> Iterator[str]:
     """A fresh PostgreSQL database (and its test twin) for one project, dropped after."""
     POSTGRES.require()
     REDIS.require()
     if shutil.which("psql") is None:
         pytest.fail("psql is missing: install the postgresql-client package", pytrace=False)
     # Unique per process: several runs (and developers) may share one PostgreSQL server.
-    name = f"cdp_{os.getpid()}_{zlib.crc32(combination.id.encode()):08x}"
+    name = f"cdp_{os.getpid()}_{zlib.crc32(key.encode()):08x}"
     drop_databases_like(name)
     postgres(f'CREATE DATABASE "{name}"')
     yield name
     drop_databases_like(name)
+
+
+@pytest.fixture
+def database(combination: Combination) -> Iterator[str]:
+    with fresh_database(combination.id) as name:
+        yield name
 
 
 def drop_databases_like(name: str) -> None:

@@ -1,0 +1,452 @@
+"""Tier 4: `copier update` from the last release keeps every edit a project's owner made.
+
+Tags need not travel with a checkout, so each test builds its own template repository: the
+last release (the commit releases.toml records, exported from this repository's history)
+tagged as such, and the working tree, uncommitted changes included, tagged as a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from packaging.version import Version
+
+from .matrix import ROOT, Combination, derive, questions, resolve
+from .releases import last_release, project_version
+from .test_project import Project, fresh_database
+
+pytestmark = pytest.mark.e2e
+
+GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.M)
+SKIPPED_DIRECTORIES = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
+
+
+def git(cwd: Path, *arguments: str) -> str:
+    result = subprocess.run(
+        ["git", *GIT_IDENTITY, *arguments], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"git {' '.join(arguments)}:\n{result.stderr}"
+    return result.stdout
+
+
+# --- The template repository ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateRepo:
+    path: Path
+    old: str  # the last release's tag
+    new: str  # the working tree's tag
+
+    def questions_of(self, tag: str) -> set[str]:
+        config = yaml.safe_load(git(self.path, "show", f"{tag}:copier.yml"))
+        return {name for name in config if not name.startswith("_")}
+
+
+def working_tree_files() -> list[Path]:
+    listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return [Path(name) for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def commit_tree(repo: Path, tag: str, fill: Any) -> None:
+    """Replace the repo's files with what `fill(repo)` writes, commit, and tag the commit."""
+    for child in repo.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    fill(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", tag)
+    git(repo, "tag", tag)
+
+
+def export_commit(commit: str) -> Any:
+    def fill(repo: Path) -> None:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=False
+        )
+        assert archive.returncode == 0, (
+            f"release commit {commit} is not in this checkout: fetch the full history "
+            f"(git fetch --unshallow).\n{archive.stderr.decode()}"
+        )
+        with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+            tar.extractall(repo, filter="data")
+
+    return fill
+
+
+def copy_working_tree(edit: Any = None) -> Any:
+    def fill(repo: Path) -> None:
+        for name in working_tree_files():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+        if edit is not None:
+            edit(repo)
+
+    return fill
+
+
+def newer_version() -> Version:
+    return max(Version("99.0.0"), project_version())
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
+    """The last release as `v<release>`, the working tree as a newer release."""
+    repo = tmp_path_factory.mktemp("template")
+    git(repo, "init", "-q", "-b", "main")
+    release = last_release()
+    commit_tree(repo, release.tag, export_commit(release.commit))
+    commit_tree(repo, f"v{newer_version()}", copy_working_tree())
+    return TemplateRepo(repo, release.tag, f"v{newer_version()}")
+
+
+# --- Generated projects ---------------------------------------------------------------------
+
+
+def copy_project(template: TemplateRepo, tag: str, destination: Path, data: dict[str, Any]) -> Path:
+    known = template.questions_of(tag)
+    copier.run_copy(
+        str(template.path),
+        destination,
+        data={key: value for key, value in data.items() if key in known},
+        defaults=True,
+        unsafe=True,
+        vcs_ref=tag,
+        quiet=True,
+    )
+    git(destination, "init", "-q", "-b", "main")
+    commit_all(destination, "copied from the template")
+    return destination
+
+
+def commit_all(project: Path, message: str) -> None:
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", message)
+
+
+def update(project: Path, tag: str, data: dict[str, Any] | None = None) -> None:
+    copier.run_update(
+        project,
+        data=data or {},
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        vcs_ref=tag,
+        quiet=True,
+    )
+
+
+def text_files(project: Path) -> Iterator[Path]:
+    for path in project.rglob("*"):
+        relative = path.relative_to(project)
+        if path.is_file() and not SKIPPED_DIRECTORIES.intersection(relative.parts):
+            try:
+                path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            yield path
+
+
+def conflicted_files(project: Path) -> set[str]:
+    return {
+        str(path.relative_to(project))
+        for path in text_files(project)
+        if CONFLICT_MARKER.search(path.read_text(encoding="utf-8"))
+    }
+
+
+def checked_project(project: Path, database: str) -> Project:
+    """Install, check and test a project; PostgreSQL and Redis as in tier 3."""
+    checked = Project(project, database)
+    checked.run("uv", "sync", "--locked", "--quiet")
+    checked.manage("check", "--fail-level", "WARNING")
+    checked.manage("makemigrations", "--check", "--dry-run")
+    output = checked.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
+    assert " passed" in output
+    assert " failed" not in output
+    return checked
+
+
+# --- The owner's typical edits --------------------------------------------------------------
+
+
+def replace_line(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path}: no line {old!r} to edit"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class UserEdits:
+    """Edits an owner makes in the first weeks, and the files they touched."""
+
+    slug: str
+    model_field = '    summary = models.CharField(_("summary"), max_length=300, blank=True)\n'
+    time_zone = 'TIME_ZONE = "Europe/Paris"\n'
+    title = "# Acme Platform\n"
+    route_comment = "# Routes this project adds go after the example app's.\n"
+
+    def touched(self) -> set[str]:
+        return {
+            f"{self.slug}/articles/models.py",
+            f"{self.slug}/articles/migrations/0002_article_summary.py",
+            "config/settings/base.py",
+            "pyproject.toml",
+            "uv.lock",
+            "README.md",
+            "config/api.py",
+            "config/api_router.py",
+        }
+
+    def apply(self, project: Project) -> None:
+        path = project.path
+        replace_line(
+            path / self.slug / "articles/models.py",
+            "    updated = models.DateTimeField(auto_now=True)\n",
+            "    updated = models.DateTimeField(auto_now=True)\n" + self.model_field,
+        )
+        project.run("uv", "sync", "--locked", "--quiet")
+        project.manage("makemigrations", "articles", "--name", "article_summary")
+        replace_line(path / "config/settings/base.py", 'TIME_ZONE = "UTC"\n', self.time_zone)
+        project.run("uv", "add", "--no-sync", "--quiet", "humanize>=4")
+        readme = path / "README.md"
+        readme.write_text(self.title + readme.read_text().split("\n", 1)[1])
+        router = next(
+            p for p in (path / "config/api_router.py", path / "config/api.py") if p.exists()
+        )
+        replace_line(router, "\nurlpatterns = [\n", f"\n{self.route_comment}urlpatterns = [\n")
+
+    def assert_kept(self, project: Path, migration: str) -> None:
+        assert self.model_field in (project / self.slug / "articles/models.py").read_text()
+        migration_path = project / self.slug / "articles/migrations/0002_article_summary.py"
+        assert migration_path.read_text() == migration, "the user's migration changed"
+        assert self.time_zone in (project / "config/settings/base.py").read_text()
+        assert '"humanize>=4' in (project / "pyproject.toml").read_text()
+        assert 'name = "humanize"' in (project / "uv.lock").read_text()
+        assert (project / "README.md").read_text().startswith(self.title)
+        assert self.route_comment in (project / "config/api_router.py").read_text()
+        assert not (project / "config/api.py").exists(), "config/api.py was renamed"
+
+
+# --- Which combinations ---------------------------------------------------------------------
+
+
+@cache
+def covering_combinations() -> tuple[Combination, ...]:
+    """Few combinations that between them give every question every value it can take."""
+    matrix = derive()
+    wanted = {(axis, value) for axis, values in matrix.axes.items() for value in values}
+    chosen: list[Combination] = []
+    while wanted:
+        best = max(matrix.combinations, key=lambda c: len(wanted & set(c.data)))
+        if not wanted & set(best.data):
+            break  # a value no valid combination asks for
+        chosen.append(best)
+        wanted -= set(best.data)
+    return tuple(chosen)
+
+
+def switches() -> list[tuple[str, Any, Combination]]:
+    """Each boolean question, and django_version, switched away from its default.
+
+    Starts from the first combination of the matrix in which the question is asked.
+    """
+    matrix = derive()
+    result = []
+    for question in questions():
+        values = question.values
+        if question.computed or values is None:
+            continue
+        if question.spec.get("type") != "bool" and question.name != "django_version":
+            continue
+        start = next(c for c in matrix.combinations if question.name in dict(c.data))
+        current = dict(start.data)[question.name]
+        result.extend((question.name, value, start) for value in values if value != current)
+    return result
+
+
+def beyond_defaults(template: TemplateRepo, data: dict[str, Any]) -> bool:
+    """Whether `data` answers a question the last release did not ask with a non-default value.
+
+    That is more than a plain `copier update --defaults`: it may switch on a feature that
+    changes the database (tenancy) and so rewrites migrations, which a project with data has
+    to plan for. A plain update must never rewrite a migration.
+    """
+    defaults, _, _ = resolve({})
+    known = template.questions_of(template.old)
+    return any(key not in known and value != defaults[key] for key, value in data.items())
+
+
+# --- Tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "combination",
+    [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"update-{c.id}"))
+     for c in covering_combinations()],
+)  # fmt: skip
+def test_update_from_last_release_keeps_user_edits(
+    template_repo: TemplateRepo, combination: Combination, tmp_path: Path
+) -> None:
+    data = combination.as_data()
+    context, _, _ = resolve(data)
+    project_path = copy_project(template_repo, template_repo.old, tmp_path / "project", data)
+    with fresh_database(f"update-{combination.id}") as database:
+        project = Project(project_path, database)
+        edits = UserEdits(context["project_slug"])
+        edits.apply(project)
+        commit_all(project_path, "the owner's edits")
+        migration = (
+            project_path / edits.slug / "articles/migrations/0002_article_summary.py"
+        ).read_text()
+        secret = (project_path / ".env").read_text()
+
+        update(project_path, template_repo.new, data)
+
+        edits.assert_kept(project_path, migration)
+        conflicts = conflicted_files(project_path)
+        assert conflicts <= edits.touched(), (
+            f"conflicts in files the user never touched: {conflicts}"
+        )
+        assert not list(project_path.rglob("*.rej")), "a patch was rejected"
+        assert (project_path / ".env").read_text() == secret, ".env changed"
+        rewritten = git(project_path, "diff", "--name-only", "--diff-filter=MD", "HEAD", "--")
+        migrations = [name for name in rewritten.split() if "/migrations/" in name]
+        if not beyond_defaults(template_repo, data):
+            assert not migrations, (
+                f"a plain update rewrote migrations the project has applied: {migrations}"
+            )
+        answers = yaml.safe_load((project_path / ".copier-answers.yml").read_text())
+        assert answers["_commit"] == template_repo.new
+        assert {key: answers[key] for key in data} == data
+        checked = checked_project(project_path, database)
+        checked.run("uv", "lock", "--check")
+    print(
+        f"\n{combination.id}: conflicts in {sorted(conflicts) or 'no file'};"
+        f" migrations rewritten: {migrations or 'none'}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "start"),
+    [pytest.param(q, v, s, id=f"{q}={v}", marks=pytest.mark.xdist_group(f"switch-{q}={v}"))
+     for q, v, s in switches()],
+)  # fmt: skip
+def test_update_switches_an_answer_and_back(
+    template_repo: TemplateRepo, question: str, value: Any, start: Combination, tmp_path: Path
+) -> None:
+    data = start.as_data()
+    project_path = copy_project(template_repo, template_repo.new, tmp_path / "project", data)
+    with fresh_database(f"switch-{question}={value}") as database:
+        update(project_path, template_repo.new, {question: value})
+        answers = yaml.safe_load((project_path / ".copier-answers.yml").read_text())
+        assert answers[question] == value
+        assert not conflicted_files(project_path)
+        checked_project(project_path, database)
+        commit_all(project_path, f"{question}={value}")
+
+        update(project_path, template_repo.new, {question: data[question]})
+        # Back where it started: the very files tier 3 checks for this combination.
+        git(project_path, "add", "-A")
+        changed = git(project_path, "diff", "--cached", "--stat", "HEAD~1", "--")
+        assert not changed, f"switching {question} back left changes:\n{changed}"
+
+
+def test_a_line_both_sides_changed_is_an_inline_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a silent overwrite; the generated git hooks refuse to commit the markers."""
+    title = "# {{ project_name }}\n"
+
+    def template_edit(repo: Path) -> None:
+        replace_line(
+            repo / "template/README.md.jinja", title, "# {{ project_name }}, by the template\n"
+        )
+
+    repo = tmp_path / "template"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit_tree(repo, "v1.0.0", copy_working_tree())
+    commit_tree(repo, "v1.1.0", copy_working_tree(template_edit))
+    template = TemplateRepo(repo, "v1.0.0", "v1.1.0")
+    project = copy_project(template, "v1.0.0", tmp_path / "project", {})
+    readme = project / "README.md"
+    readme.write_text("# My SaaS, by its owner\n" + readme.read_text().split("\n", 1)[1])
+    commit_all(project, "the owner's title")
+
+    update(project, template.new)
+
+    assert conflicted_files(project) == {"README.md"}
+    assert readme.read_text().startswith(
+        "<<<<<<< before updating\n# My SaaS, by its owner\n=======\n"
+        "# My SaaS, by the template\n>>>>>>> after updating\n"
+    )
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == "README.md\n"
+
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit"))
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    subprocess.run([pre_commit, "install"], cwd=project, check=True, capture_output=True)
+
+    def commit(message: str) -> subprocess.CompletedProcess[str]:
+        git(project, "add", "-A")
+        return subprocess.run(
+            ["git", *GIT_IDENTITY, "commit", "-q", "-m", message],
+            cwd=project, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    refused = commit("update with the markers left in")
+    assert refused.returncode != 0
+    assert "refuse merge-conflict markers" in refused.stdout + refused.stderr
+
+    readme.write_text(
+        "# My SaaS, by its owner\n" + readme.read_text().split(">>>>>>> after updating\n", 1)[1]
+    )
+    (project / "README.md.rej").write_text("@@ a hunk a patch could not place @@\n")
+    refused = commit("update with a .rej file")
+    assert refused.returncode != 0
+    assert "refuse .rej and .orig files" in refused.stdout + refused.stderr
+
+    (project / "README.md.rej").unlink()
+    accepted = commit("update to v1.1.0, conflict resolved")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_untouched_project_sees_and_takes_the_newer_release(
+    template_repo: TemplateRepo, tmp_path: Path
+) -> None:
+    """`copier check-update` reports the release; updating a project nobody edited is clean."""
+    project = copy_project(template_repo, template_repo.old, tmp_path / "project", {})
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "check-update", "--output-format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"NO_COLOR": "1"},
+    )
+    report = json.loads(result.stdout)
+    assert report["update_available"] is True, result.stdout + result.stderr
+    assert Version(report["current_version"]) == Version(template_repo.old)
+    assert Version(report["latest_version"]) == Version(template_repo.new)
+
+    secret = (project / ".env").read_text()
+    update(project, template_repo.new)
+    assert not conflicted_files(project)
+    assert not git(project, "diff", "--name-only", "--diff-filter=U"), "a file is conflicted"
+    assert (project / ".env").read_text() == secret
