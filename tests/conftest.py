@@ -113,25 +113,26 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
 
 
 class TierReport:
+    """Per tier: outcomes, and the seconds its tests took (summed over every worker)."""
+
     def __init__(self) -> None:
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.window: dict[str, list[float]] = {}
+        self.seconds: dict[str, float] = defaultdict(float)
 
     def add(self, report: pytest.TestReport) -> None:
         tier = next((name for name in TIERS if name in report.keywords), None)
-        if tier is None or (report.when != "call" and report.outcome == "passed"):
+        if tier is None:
             return
-        self.outcomes[tier][report.outcome] += 1
-        start, stop = self.window.get(tier, [report.start, report.stop])
-        self.window[tier] = [min(start, report.start), max(stop, report.stop)]
+        self.seconds[tier] += report.duration
+        if report.when == "call" or report.outcome != "passed":
+            self.outcomes[tier][report.outcome] += 1
 
     def lines(self) -> Iterator[str]:
         for tier in TIERS:
             if tier not in self.outcomes:
                 continue
             counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes[tier].items())
-            start, stop = self.window[tier]
-            yield f"tier {tier}: {counts}; wall time {stop - start:.1f} s"
+            yield f"tier {tier}: {counts}; {self.seconds[tier]:.1f} s of test time"
 
 
 _tier_report = TierReport()
