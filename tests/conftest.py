@@ -13,7 +13,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from .matrix import ROOT, Combination, combinations
+from .matrix import ROOT, Combination, combinations, derive
 
 TIERS = ("questions", "render", "project", "e2e")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -146,5 +146,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     lines = list(_tier_report.lines())
     if lines:
         terminalreporter.section("tiers")
+        matrix = derive()
+        terminalreporter.write_line(
+            f"matrix: {len(matrix.combinations)} combinations of {len(matrix.axes)} questions "
+            f"({matrix.product} in the product, {len(matrix.refused)} refused, "
+            f"{matrix.collapsed} collapsed); render and project tiers run each of them"
+        )
         for line in lines:
             terminalreporter.write_line(line)
