@@ -14,7 +14,7 @@ output "deploy_role_arn" {
 }
 
 output "ecr_repository_url" {
-  description = "Where the deploy workflow pushes images."
+  description = "Set as the AWS_ECR_REPOSITORY_URL variable: where the deploy workflow pushes images."
   value       = aws_ecr_repository.app.repository_url
 }
 

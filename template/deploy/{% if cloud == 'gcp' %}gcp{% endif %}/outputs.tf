@@ -14,7 +14,7 @@ output "deploy_service_account" {
 }
 
 output "image_repository" {
-  description = "Where the deploy workflow pushes images."
+  description = "Set as the GCP_IMAGE_REPOSITORY variable: where the deploy workflow pushes images."
   value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.app.repository_id}/app"
 }
 
