@@ -8,7 +8,7 @@ locals {
   secrets = {
     DJANGO_SECRET_KEY = random_password.secret_key.result
     DATABASE_URL      = "postgres://app:${random_password.database.result}@${aws_db_instance.postgres.endpoint}/app?sslmode=require"
-    REDIS_URL         = "rediss://:${random_password.redis.result}@${aws_elasticache_replication_group.redis.primary_endpoint_address}:6379/0"
+    REDIS_URL         = "rediss://:${random_password.redis.result}@${aws_elasticache_replication_group.redis.primary_endpoint_address}:6379/0?ssl_cert_reqs=required"
   }
 }
 
