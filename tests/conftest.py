@@ -168,12 +168,9 @@ def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
 def share(request: pytest.FixtureRequest, kind: str, outcome: SharedOutcome, me: str) -> None:
     """Fail like the run this test shares, and record who ran it for the summary."""
     request.node.user_properties.append((f"shared {kind}", outcome.owner))
-    if outcome.owner != me:
-        prefix = f"shares the {kind} run of {outcome.owner}, which failed:\n"
-    else:
-        prefix = ""
     if not outcome.passed:
-        pytest.fail(prefix + outcome.message, pytrace=False)
+        shared = "" if outcome.owner == me else f"(the {kind} run of {outcome.owner})\n"
+        pytest.fail(shared + outcome.message, pytrace=False)
 
 
 # --- Tier summary -------------------------------------------------------------------------
@@ -207,10 +204,10 @@ class TierReport:
             start, stop = self.window[tier]
             yield f"tier {tier}: {counts}; wall time {stop - start:.1f} s"
         for kind, owners in self.shared.items():
-            users = sum(len(combinations) for combinations in owners.values())
+            users = sum(len(ids) for ids in owners.values())
             yield f"{kind}: {len(owners)} runs served {users} combinations"
-            for owner, combinations in sorted(owners.items()):
-                others = sorted(set(combinations) - {owner})
+            for owner, ids in sorted(owners.items()):
+                others = sorted(set(ids) - {owner})
                 if others:
                     yield f"  {owner} ran for: {', '.join(others)}"
 

