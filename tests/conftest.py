@@ -90,6 +90,27 @@ def combination_params() -> list[object]:
     ]
 
 
+def covering_params() -> list[object]:
+    """Few combinations that together give every axis every value: for end-to-end tests.
+
+    Greedy: take the combination that adds the most (axis, value) pairs not covered yet.
+    """
+    remaining = list(combinations())
+    covered: set[tuple[str, object]] = set()
+    chosen: list[Combination] = []
+    while remaining:
+        best = max(remaining, key=lambda c: len(set(c.data) - covered))
+        if not set(best.data) - covered:
+            break
+        chosen.append(best)
+        covered |= set(best.data)
+        remaining.remove(best)
+    return [
+        pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group("docker"))
+        for combination in chosen
+    ]
+
+
 class ProjectCache:
     """Generate each combination once per worker; every tier reads the same copy."""
 
@@ -182,9 +203,13 @@ class TierReport:
         self.window: dict[str, list[float]] = {}
         # kind -> owner -> the combinations whose test used the owner's run
         self.shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
         if report.when == "call":
+            for name, value in report.user_properties:
+                if name == "measured":
+                    self.measured.append(str(value))
             for name, owner in report.user_properties:
                 if str(name).startswith("shared "):
                     user = report.nodeid.partition("[")[2].partition("]")[0]
@@ -203,6 +228,7 @@ class TierReport:
             counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes[tier].items())
             start, stop = self.window[tier]
             yield f"tier {tier}: {counts}; wall time {stop - start:.1f} s"
+        yield from (f"measured: {line}" for line in self.measured)
         for kind, owners in self.shared.items():
             users = sum(len(ids) for ids in owners.values())
             yield f"{kind}: {len(owners)} runs served {users} combinations"
