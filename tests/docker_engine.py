@@ -154,6 +154,8 @@ def engine() -> Iterator[Engine]:
                     raise RuntimeError(f"dockerd did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.5)
             yield docker
+            # Stand-ins replaced by a newer version: nothing refers to them any more.
+            docker.docker("image", "prune", "--force")
         finally:
             daemon.terminate()
             try:

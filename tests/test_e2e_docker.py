@@ -165,4 +165,6 @@ def test_image_builds_migrates_and_serves(
         finally:
             logs = docker.docker("logs", name)
             docker.docker("rm", "--force", name, timeout=60)
+            # The build cache stays for the next run; the images would only fill the disk.
+            docker.docker("image", "rm", tag)
         assert " 500 " not in logs.stdout + logs.stderr
