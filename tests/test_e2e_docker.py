@@ -13,8 +13,10 @@ import tempfile
 import time
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -99,7 +101,6 @@ def test_image_builds_migrates_and_serves(
     REDIS.require()
     project = projects.get(combination)
     compose = yaml.safe_load((project / "compose.yaml").read_text())
-    migrate = compose["services"]["migrate"]["command"]
     tag = f"cdp-e2e:{zlib.crc32(combination.id.encode()):08x}"
 
     base = base_image(project)
@@ -127,44 +128,79 @@ def test_image_builds_migrates_and_serves(
     record_property("measured", f"{combination.id}: rebuilt after a code change in {warm:.1f} s")
     docker.docker("image", "rm", tag + "-edited")
 
-    with fresh_database(combination) as database:
-        required = [name for name, needed in production_env(project).items() if needed]
-        env = {name: "e2e" for name in required} | {
-            "DJANGO_SECRET_KEY": "e2e-" + "k" * 50,
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-            "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-            "PORT": str(free_port()),
-        }
-        env_args = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
+    try:
+        with fresh_database(combination) as database:
+            serve(docker, project, tag, compose, database)
+    finally:
+        # The build cache stays for the next run; the images would only fill the disk.
+        docker.docker("image", "rm", tag)
 
-        migrated = docker.docker("run", "--rm", "--network", "host", *env_args, tag, *migrate)
-        assert migrated.returncode == 0, f"{' '.join(migrate)} failed:\n{migrated.stderr[-4000:]}"
-        assert "Applying accounts.0001_initial... OK" in migrated.stdout
 
-        name = f"cdp-e2e-{zlib.crc32(combination.id.encode()):08x}"
-        docker.docker("rm", "--force", name)
-        started = docker.docker(
-            "run", "--detach", "--name", name, "--network", "host", *env_args, tag
-        )
-        assert started.returncode == 0, started.stderr
-        try:
-            base = f"http://127.0.0.1:{env['PORT']}"
-            wait_until_serving(f"{base}/healthz")
-            assert get(f"{base}/healthz") == (200, {"status": "ok"})
-            assert get(f"{base}/readyz") == (200, {"status": "ok"})
+@contextmanager
+def container(docker: Engine, name: str, *run: str) -> Iterator[str]:
+    """A detached container on the host's network, removed after."""
+    docker.docker("rm", "--force", name)
+    started = docker.docker("run", "--detach", "--name", name, "--network", "host", *run)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield name
+    finally:
+        docker.docker("rm", "--force", name, timeout=60)
 
-            # The image's own HEALTHCHECK passes, and nothing runs as root.
-            test = json.loads(
-                docker.docker(
-                    "inspect", "--format", "{{json .Config.Healthcheck.Test}}", tag
-                ).stdout
+
+def logs(docker: Engine, name: str) -> tuple[str, str]:
+    output = docker.docker("logs", name)
+    return output.stdout, output.stderr
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {READY_TIMEOUT} s"
+        time.sleep(1)
+
+
+def serve(docker: Engine, project: Path, tag: str, compose: dict[str, Any], database: str) -> None:
+    """Migrate with the image's own command, then serve; a worker takes a task if there is one."""
+    required = [name for name, needed in production_env(project).items() if needed]
+    env = {name: "e2e" for name in required} | {
+        "DJANGO_SECRET_KEY": "e2e-" + "k" * 50,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "PORT": str(free_port()),
+    }
+    env_args = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
+
+    migrate = compose["services"]["migrate"]["command"]
+    migrated = docker.docker("run", "--rm", "--network", "host", *env_args, tag, *migrate)
+    assert migrated.returncode == 0, f"{' '.join(migrate)} failed:\n{migrated.stderr[-4000:]}"
+    assert "Applying accounts.0001_initial... OK" in migrated.stdout
+
+    with container(docker, f"{tag.replace(':', '-')}-web", *env_args, tag) as web:
+        base = f"http://127.0.0.1:{env['PORT']}"
+        wait_until_serving(f"{base}/healthz")
+        assert get(f"{base}/healthz") == (200, {"status": "ok"})
+        assert get(f"{base}/readyz") == (200, {"status": "ok"})
+
+        # The image's own HEALTHCHECK passes, and nothing runs as root.
+        inspect = docker.docker("inspect", "--format", "{{json .Config.Healthcheck.Test}}", tag)
+        test = json.loads(inspect.stdout)
+        assert test[0] == "CMD"
+        assert docker.docker("exec", web, *test[1:]).returncode == 0
+        assert docker.docker("exec", web, "id", "-u").stdout.strip() == "10001"
+        assert " 500 " not in "".join(logs(docker, web))
+
+    if "worker" in compose["services"]:
+        worker = compose["services"]["worker"]["command"]
+        celery = ["celery", "--app", worker[worker.index("--app") + 1]]
+        with container(docker, f"{tag.replace(':', '-')}-worker", *env_args, tag, *worker) as name:
+            eventually(
+                lambda: docker.docker("exec", name, *celery, "inspect", "ping").returncode == 0,
+                "the worker answers a ping over the broker",
             )
-            assert test[0] == "CMD"
-            assert docker.docker("exec", name, *test[1:]).returncode == 0
-            assert docker.docker("exec", name, "id", "-u").stdout.strip() == "10001"
-        finally:
-            logs = docker.docker("logs", name)
-            docker.docker("rm", "--force", name, timeout=60)
-            # The build cache stays for the next run; the images would only fill the disk.
-            docker.docker("image", "rm", tag)
-        assert " 500 " not in logs.stdout + logs.stderr
+            sent = docker.docker("exec", name, *celery, "call", "celery.backend_cleanup")
+            assert sent.returncode == 0, sent.stderr
+            eventually(
+                lambda: "succeeded" in "".join(logs(docker, name)),
+                "the worker runs a task it was sent",
+            )
