@@ -129,7 +129,7 @@ def test_image_builds_migrates_and_serves(
     docker.docker("image", "rm", tag + "-edited")
 
     try:
-        with fresh_database(combination) as database:
+        with fresh_database(f"e2e-{combination.id}") as database:
             serve(docker, project, tag, compose, database)
     finally:
         # The build cache stays for the next run; the images would only fill the disk.
