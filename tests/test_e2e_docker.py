@@ -174,7 +174,7 @@ def serve(docker: Engine, project: Path, tag: str, compose: dict[str, Any], data
     migrate = compose["services"]["migrate"]["command"]
     migrated = docker.docker("run", "--rm", "--network", "host", *env_args, tag, *migrate)
     assert migrated.returncode == 0, f"{' '.join(migrate)} failed:\n{migrated.stderr[-4000:]}"
-    assert "Applying accounts.0001_initial... OK" in migrated.stdout
+    assert "Applying " in migrated.stdout, migrated.stdout[-2000:]
 
     with container(docker, f"{tag.replace(':', '-')}-web", *env_args, tag) as web:
         base = f"http://127.0.0.1:{env['PORT']}"

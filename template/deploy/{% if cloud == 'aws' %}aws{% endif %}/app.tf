@@ -297,8 +297,9 @@ resource "aws_lb_target_group" "web" {
 }
 
 resource "aws_acm_certificate" "app" {
-  domain_name       = var.domain_name
-  validation_method = "DNS"
+  domain_name               = var.domain_name
+  subject_alternative_names = local.tenant_subdomains ? ["*.${var.domain_name}"] : []
+  validation_method         = "DNS"
 
   lifecycle {
     create_before_destroy = true
