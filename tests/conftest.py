@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +90,27 @@ def combination_params() -> list[object]:
     ]
 
 
+def covering_params() -> list[object]:
+    """Few combinations that together give every axis every value: for end-to-end tests.
+
+    Greedy: take the combination that adds the most (axis, value) pairs not covered yet.
+    """
+    remaining = list(combinations())
+    covered: set[tuple[str, object]] = set()
+    chosen: list[Combination] = []
+    while remaining:
+        best = max(remaining, key=lambda c: len(set(c.data) - covered))
+        if not set(best.data) - covered:
+            break
+        chosen.append(best)
+        covered |= set(best.data)
+        remaining.remove(best)
+    return [
+        pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group("docker"))
+        for combination in chosen
+    ]
+
+
 class ProjectCache:
     """Generate each combination once per worker; every tier reads the same copy."""
 
@@ -109,6 +133,67 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
     return ProjectCache(tmp_path_factory.mktemp("projects"))
 
 
+# --- Runs shared by combinations that render the same files ------------------------------
+
+
+def fingerprint(root: Path, paths: Iterable[Path]) -> str:
+    """A digest of the names, modes and contents of `paths` (files below `root`)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(f"{path.relative_to(root)}\0{path.stat().st_mode & 0o111}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SharedOutcome:
+    owner: str  # the combination whose test ran the check
+    passed: bool
+    message: str
+
+
+class SharedRuns:
+    """Run a check once per key, whichever xdist worker gets there first.
+
+    The first test to take a key's lock runs the check and writes its outcome next to the
+    lock; a test with the same key waits for the lock and reads that outcome instead.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def run(self, kind: str, key: str, owner: str, check: Callable[[], None]) -> SharedOutcome:
+        result = self.root / f"{kind}-{key}.json"
+        with (self.root / f"{kind}-{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if result.exists():
+                return SharedOutcome(**json.loads(result.read_text()))
+            try:
+                check()
+            except AssertionError as error:
+                outcome = SharedOutcome(owner, passed=False, message=str(error))
+            else:
+                outcome = SharedOutcome(owner, passed=True, message="")
+            result.write_text(json.dumps(outcome.__dict__))
+            return outcome
+
+
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
+    # Every xdist worker's base temp dir sits in the session's own one.
+    base = tmp_path_factory.getbasetemp()
+    return SharedRuns((base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "shared")
+
+
+def share(request: pytest.FixtureRequest, kind: str, outcome: SharedOutcome, me: str) -> None:
+    """Fail like the run this test shares, and record who ran it for the summary."""
+    request.node.user_properties.append((f"shared {kind}", outcome.owner))
+    if not outcome.passed:
+        shared = "" if outcome.owner == me else f"(the {kind} run of {outcome.owner})\n"
+        pytest.fail(shared + outcome.message, pytrace=False)
+
+
 # --- Tier summary -------------------------------------------------------------------------
 
 
@@ -118,8 +203,19 @@ class TierReport:
     def __init__(self) -> None:
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.seconds: dict[str, float] = defaultdict(float)
+        # kind -> owner -> the combinations whose test used the owner's run
+        self.shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            for name, value in report.user_properties:
+                if name == "measured":
+                    self.measured.append(str(value))
+            for name, owner in report.user_properties:
+                if str(name).startswith("shared "):
+                    user = report.nodeid.partition("[")[2].partition("]")[0]
+                    self.shared[str(name).removeprefix("shared ")][str(owner)].append(user)
         tier = next((name for name in TIERS if name in report.keywords), None)
         if tier is None:
             return
@@ -133,6 +229,14 @@ class TierReport:
                 continue
             counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes[tier].items())
             yield f"tier {tier}: {counts}; {self.seconds[tier]:.1f} s of test time"
+        yield from (f"measured: {line}" for line in self.measured)
+        for kind, owners in self.shared.items():
+            users = sum(len(ids) for ids in owners.values())
+            yield f"{kind}: {len(owners)} runs served {users} combinations"
+            for owner, ids in sorted(owners.items()):
+                others = sorted(set(ids) - {owner})
+                if others:
+                    yield f"  {owner} ran for: {', '.join(others)}"
 
 
 _tier_report = TierReport()

