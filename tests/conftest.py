@@ -113,11 +113,13 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
 
 
 class TierReport:
-    """Per tier: outcomes, and the seconds its tests took (summed over every worker)."""
+    """Per tier: outcomes, and the seconds its tests took (summed over every worker); and what
+    tests measured (`record_property`)."""
 
     def __init__(self) -> None:
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.seconds: dict[str, float] = defaultdict(float)
+        self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
         tier = next((name for name in TIERS if name in report.keywords), None)
@@ -126,6 +128,8 @@ class TierReport:
         self.seconds[tier] += report.duration
         if report.when == "call" or report.outcome != "passed":
             self.outcomes[tier][report.outcome] += 1
+        test = report.nodeid.rpartition("::")[2]
+        self.measured += [f"{test}: {name}: {value}" for name, value in report.user_properties]
 
     def lines(self) -> Iterator[str]:
         for tier in TIERS:
@@ -133,6 +137,7 @@ class TierReport:
                 continue
             counts = ", ".join(f"{n} {outcome}" for outcome, n in self.outcomes[tier].items())
             yield f"tier {tier}: {counts}; {self.seconds[tier]:.1f} s of test time"
+        yield from self.measured
 
 
 _tier_report = TierReport()

@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -176,7 +176,9 @@ def log_in(page: Page, server: str) -> None:
 
 
 @pytest.mark.parametrize("combination", one_htmx_project_per_django_version())
-def test_articles_in_a_real_browser(browser: Browser, server: str, tmp_path: Path) -> None:
+def test_articles_in_a_real_browser(
+    browser: Browser, server: str, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     shots = Screenshots(tmp_path)
     context = browser.new_context(base_url=server, viewport={"width": 1024, "height": 768})
     context.set_default_timeout(10_000)
@@ -249,8 +251,9 @@ def test_articles_in_a_real_browser(browser: Browser, server: str, tmp_path: Pat
     context.close()
 
     total = weight["document"] + weight["stylesheet"] + weight["script"]
-    print(f"screenshots in {tmp_path}: {', '.join(shots.names)}")
-    print(
-        f"list page weight: HTML {weight['document']} B + CSS {weight['stylesheet']} B"
-        f" + JS {weight['script']} B = {total} B ({weight['gzip']} B gzipped)"
+    record_property("screenshots", f"{tmp_path}: {', '.join(shots.names)}")
+    record_property(
+        "list page weight",
+        f"HTML {weight['document']} B + CSS {weight['stylesheet']} B + JS {weight['script']} B"
+        f" = {total} B ({weight['gzip']} B gzipped)",
     )
