@@ -115,4 +115,4 @@ def test_pages_have_no_inline_code_and_htmx_only_when_chosen(
         and "htmx" in f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}".lower()
     ]
     assert not mentions, f"htmx appears in a project that did not choose it: {mentions}"
-    assert not pages, "an API-first project has no server-rendered pages"
+    assert not (project / "templates").exists(), "an API-first project has no page layout"
