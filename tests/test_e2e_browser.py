@@ -164,10 +164,12 @@ def page_weight(context: BrowserContext, path: str) -> Counter[str]:
     return weight
 
 
-def log_in(page: Page, server: str) -> None:
+def log_in(page: Page, server: str, shots: Screenshots | None = None) -> None:
     page.goto("/accounts/login/?next=/articles/")
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
+    if shots:
+        shots.take(page, "login")
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{server}/articles/")
 
@@ -184,7 +186,7 @@ def test_articles_in_a_real_browser(
     context.set_default_timeout(10_000)
     page = context.new_page()
 
-    log_in(page, server)
+    log_in(page, server, shots)
     shots.take(page, "logged-in")
     page.evaluate(f"{MARKER} = true")
 
