@@ -113,8 +113,10 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
 
 
 class TierReport:
-    """Per tier: outcomes, and the seconds its tests took (summed over every worker); and what
-    tests measured (`record_property`)."""
+    """Per tier: outcomes, and the seconds its tests took (summed over every worker).
+
+    Then what tests measured with `record_property`, one line each.
+    """
 
     def __init__(self) -> None:
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -128,8 +130,9 @@ class TierReport:
         self.seconds[tier] += report.duration
         if report.when == "call" or report.outcome != "passed":
             self.outcomes[tier][report.outcome] += 1
-        test = report.nodeid.rpartition("::")[2]
-        self.measured += [f"{test}: {name}: {value}" for name, value in report.user_properties]
+        if report.when == "call":
+            test = report.nodeid.rpartition("::")[2]
+            self.measured += [f"{test}: {name}: {value}" for name, value in report.user_properties]
 
     def lines(self) -> Iterator[str]:
         for tier in TIERS:
