@@ -198,7 +198,10 @@ def share(request: pytest.FixtureRequest, kind: str, outcome: SharedOutcome, me:
 
 
 class TierReport:
-    """Per tier: outcomes, and the seconds its tests took (summed over every worker)."""
+    """Per tier: outcomes, and the seconds its tests took (summed over every worker).
+
+    Then what tests measured with `record_property`, one line each.
+    """
 
     def __init__(self) -> None:
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -209,9 +212,6 @@ class TierReport:
 
     def add(self, report: pytest.TestReport) -> None:
         if report.when == "call":
-            for name, value in report.user_properties:
-                if name == "measured":
-                    self.measured.append(str(value))
             for name, owner in report.user_properties:
                 if str(name).startswith("shared "):
                     user = report.nodeid.partition("[")[2].partition("]")[0]
@@ -222,6 +222,13 @@ class TierReport:
         self.seconds[tier] += report.duration
         if report.when == "call" or report.outcome != "passed":
             self.outcomes[tier][report.outcome] += 1
+        if report.when == "call":
+            test = report.nodeid.rpartition("::")[2]
+            self.measured += [
+                f"{test}: {name}: {value}"
+                for name, value in report.user_properties
+                if not str(name).startswith("shared ")
+            ]
 
     def lines(self) -> Iterator[str]:
         for tier in TIERS:

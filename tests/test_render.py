@@ -10,12 +10,16 @@ import pytest
 import yaml
 
 from .conftest import ProjectCache, combination_params
-from .matrix import Combination
+from .matrix import Combination, resolve
 
 pytestmark = pytest.mark.render
 
 # `}}` alone is valid Python (nested dict literals), so only look for the other delimiters.
 JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
+# Django templates (.html) share those delimiters: only Jinja's own syntax betrays a leftover.
+JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
+# What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
+INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
 BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
 
 
@@ -41,7 +45,7 @@ def test_renders_clean(projects: ProjectCache, combination: Combination) -> None
         f"{path.relative_to(project)}:{number}: {line.strip()}"
         for path in files
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if JINJA_LEFTOVER.search(line)
+        if (JINJA_ONLY if path.suffix == ".html" else JINJA_LEFTOVER).search(line)
     ]
     assert not leftovers, "Jinja syntax left in the output:\n" + "\n".join(leftovers)
     assert not [p for p in files if p.suffix == ".jinja"], "a .jinja file was copied verbatim"
@@ -79,3 +83,36 @@ def test_secret_key_and_lock(projects: ProjectCache, combination: Combination) -
         ["uv", "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
     )
     assert lock.returncode == 0, f"uv.lock does not match pyproject.toml:\n{lock.stderr}"
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_pages_have_no_inline_code_and_htmx_only_when_chosen(
+    projects: ProjectCache, combination: Combination
+) -> None:
+    project = projects.get(combination)
+    files = text_files(project)
+    pages = [path for path in files if path.suffix == ".html"]
+    inline = [
+        f"{path.relative_to(project)}: {match.group(0)}"
+        for path in pages
+        for match in INLINE_CODE.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not inline, "inline code a strict CSP would block:\n" + "\n".join(inline)
+
+    if resolve(combination.as_data())[0]["use_htmx"]:
+        base = (project / "templates" / "base.html").read_text(encoding="utf-8")
+        assert '<body hx-headers=\'{"X-CSRFToken": "{{ csrf_token }}"}\'>' in base
+        assert "{% htmx_script %}" in base
+        assert not [p for p in pages if "{% load partials" in p.read_text(encoding="utf-8")], (
+            "partials are built in (Django 6) or builtins (5.2): loading them breaks one or other"
+        )
+        return
+    # The answers file records the answer itself; nothing else may mention htmx.
+    mentions = [
+        str(path.relative_to(project))
+        for path in [*files, project / "uv.lock"]
+        if path.name != ".copier-answers.yml"
+        and "htmx" in f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}".lower()
+    ]
+    assert not mentions, f"htmx appears in a project that did not choose it: {mentions}"
+    assert not (project / "templates").exists(), "an API-first project has no page layout"

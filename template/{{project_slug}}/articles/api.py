@@ -19,6 +19,7 @@ from .serializers import ArticleSerializer, CommentSerializer, TagSerializer
 from .services import (
     ArticleAlreadyPublishedError,
     article_create,
+    article_delete,
     article_publish,
     article_update,
     comment_create,
@@ -45,6 +46,9 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
     def perform_update(self, serializer: BaseSerializer[Article]) -> None:
         article = cast(Article, serializer.instance)
         serializer.instance = article_update(article=article, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Article) -> None:
+        article_delete(article=instance)
 
     @extend_schema(request=None, responses=ArticleSerializer)
     @action(detail=True, methods=["post"])

@@ -35,6 +35,10 @@ def article_update(
     return article
 
 
+def article_delete(*, article: Article) -> None:
+    article.delete()
+
+
 def article_publish(*, article: Article) -> Article:
     """Make a draft public now. Publishing twice is refused so callers notice the mistake."""
     if article.is_published:

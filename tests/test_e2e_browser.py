@@ -1,0 +1,261 @@
+"""Tier 4: the htmx pages in a real Chromium, against a real server on PostgreSQL.
+
+One project with htmx per Django version. The browser logs in, creates an article and sees
+it appear without a page load, searches, publishes, deletes and meets a validation error; a
+screenshot of every step lands in the test's own folder, and the list page's weight is printed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect, sync_playwright
+
+from .conftest import IN_CI, ProjectCache
+from .matrix import Combination, combinations, resolve
+from .test_project import Project, fresh_database
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+EMAIL = "e2e@example.com"
+PASSWORD = "e2e-browser-password"
+TITLE = "Hello from Chromium"
+# Set once the list page has loaded; a full page load would wipe it.
+MARKER = "window.noPageLoadSince"
+SERVER_START_SECONDS = 30
+
+
+def one_htmx_project_per_django_version() -> list[object]:
+    chosen: dict[str, Combination] = {}
+    for combination in combinations():
+        answers = resolve(combination.as_data())[0]
+        if answers["use_htmx"]:
+            chosen.setdefault(answers["django_version"], combination)
+    return [
+        pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group(combination.id))
+        for combination in chosen.values()
+    ]
+
+
+# --- The server and the browser -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited:\n{log.read_text()[-3000:]}", pytrace=False)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the server did not answer {url} in {SERVER_START_SECONDS} s", pytrace=False)
+
+
+@pytest.fixture
+def database(combination: Combination) -> Iterator[str]:
+    with fresh_database(combination.id) as name:
+        yield name
+
+
+@pytest.fixture
+def server(
+    projects: ProjectCache, combination: Combination, database: str, tmp_path: Path
+) -> Iterator[str]:
+    """The project's own server (runserver with DEBUG off) on a free port, with one user."""
+    project = Project(projects.get(combination), database)
+    project.run("uv", "sync", "--locked", "--quiet")
+    project.manage("migrate", "--no-input")
+    project.manage(
+        "createsuperuser", "--no-input", "--email", EMAIL, DJANGO_SUPERUSER_PASSWORD=PASSWORD
+    )
+    port = free_port()
+    log = tmp_path / "server.log"
+    # --insecure: runserver serves the static files even with DEBUG off.
+    command = ["runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [".venv/bin/python", "manage.py", *command],
+            cwd=project.path,
+            env=project.env | {"DJANGO_DEBUG": "false"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        print(f"server log: {log}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; missing, it fails the tier under CI and skips it elsewhere."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+class Screenshots:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.names: list[str] = []
+
+    def take(self, page: Page, step: str) -> None:
+        name = f"{len(self.names) + 1:02d}-{step}.png"
+        page.screenshot(path=self.folder / name, full_page=True)
+        self.names.append(name)
+
+
+def page_weight(context: BrowserContext, path: str) -> Counter[str]:
+    """Bytes of HTML, CSS and JavaScript a fresh load of `path` fetches, and their gzip size."""
+    page = context.new_page()
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto(path, wait_until="load")
+    weight: Counter[str] = Counter()
+    for response in responses:
+        kind = response.request.resource_type
+        if kind in {"document", "stylesheet", "script"}:
+            body = response.body()
+            weight[kind] += len(body)
+            weight["gzip"] += len(gzip.compress(body))
+    page.close()
+    return weight
+
+
+def log_in(page: Page, server: str, shots: Screenshots | None = None) -> None:
+    page.goto("/accounts/login/?next=/articles/")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    if shots:
+        shots.take(page, "login")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{server}/articles/")
+
+
+# --- The test -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("combination", one_htmx_project_per_django_version())
+def test_articles_in_a_real_browser(
+    browser: Browser, server: str, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    shots = Screenshots(tmp_path)
+    context = browser.new_context(base_url=server, viewport={"width": 1024, "height": 768})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+
+    log_in(page, server, shots)
+    shots.take(page, "logged-in")
+    page.evaluate(f"{MARKER} = true")
+
+    title, messages = page.get_by_label("Title"), page.locator("#messages")
+    title.fill(TITLE)
+    page.get_by_label("Body").fill("Written by the browser tier.")
+    page.get_by_role("button", name="Save draft").click()
+    row = page.locator("#article-rows > .article", has_text=TITLE)
+    expect(row.locator(".badge")).to_have_text("Draft")
+    expect(messages).to_contain_text(f"Draft saved: {TITLE}")
+    expect(title).to_have_value("")
+    expect(title).to_be_focused()
+    shots.take(page, "created")
+
+    search = page.get_by_label("Search")
+    search.fill("no such article")
+    expect(page.locator("#article-rows")).to_contain_text("No articles found.")
+    expect(page).to_have_url(re.compile(r"/articles/\?q=no%20such%20article"))
+    search.fill("")
+    expect(row).to_be_visible()
+    shots.take(page, "searched")
+
+    row.get_by_role("button", name="Publish").click()
+    expect(row.locator(".badge")).to_have_text("Published")
+    expect(row.get_by_role("heading", name=TITLE)).to_be_focused()
+    expect(messages).to_contain_text(f"Published: {TITLE}")
+    shots.take(page, "published")
+
+    weight = page_weight(context, "/articles/")  # in a second tab: this one must not reload
+
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    expect(messages).to_contain_text(f"Deleted: {TITLE}")
+    expect(messages.locator(".message")).to_be_focused()
+    expect(page.locator("#article-rows")).to_contain_text("No articles found.")
+    shots.take(page, "deleted")
+
+    title.fill("   ")
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        page.get_by_role("button", name="Save draft").click()
+    assert posted.value.status == 422
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(title).to_have_attribute("aria-invalid", "true")
+    shots.take(page, "validation-error")
+
+    assert page.evaluate(MARKER) is True, "a step loaded a whole page instead of swapping a part"
+    context.close()
+
+    # The same steps with JavaScript off: plain form posts, redirects and whole pages.
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, server)
+    page.get_by_label("Title").fill(TITLE)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#messages")).to_contain_text(f"Draft saved: {TITLE}")
+    row = page.locator("#article-rows > .article", has_text=TITLE)
+    row.get_by_role("button", name="Publish").click()
+    expect(row.locator(".badge")).to_have_text("Published")
+    shots.take(page, "no-javascript-published")
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#messages")).to_contain_text(f"Deleted: {TITLE}")
+    expect(row).to_have_count(0)
+    context.close()
+
+    total = weight["document"] + weight["stylesheet"] + weight["script"]
+    record_property("screenshots", f"{tmp_path}: {', '.join(shots.names)}")
+    record_property(
+        "list page weight",
+        f"HTML {weight['document']} B + CSS {weight['stylesheet']} B + JS {weight['script']} B"
+        f" = {total} B ({weight['gzip']} B gzipped)",
+    )
