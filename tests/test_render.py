@@ -16,7 +16,8 @@ pytestmark = pytest.mark.render
 
 # `}}` alone is valid Python (nested dict literals), so only look for the other delimiters.
 JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
-BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br"}
+# Binary files, and the SQLite databases a project run may leave behind.
+BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
 
 
 def text_files(project: Path) -> list[Path]:
