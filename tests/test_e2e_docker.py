@@ -6,6 +6,7 @@ least once) and runs it with the host's network against the machine's PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -129,8 +130,14 @@ def test_image_builds_migrates_and_serves(
     docker.docker("image", "rm", tag + "-edited")
 
     try:
-        with fresh_database(f"e2e-{combination.id}") as database:
-            serve(docker, project, tag, compose, database)
+        with contextlib.ExitStack() as databases:
+            database = databases.enter_context(fresh_database(f"e2e-{combination.id}"))
+            env = {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+            if combination.as_data().get("tenancy") == "database":
+                # A tenant database of its own, as production registers each tenant's.
+                demo = databases.enter_context(fresh_database(f"e2e-demo-{combination.id}"))
+                env["TENANT_DATABASES"] = f"demo=postgres://postgres@127.0.0.1:5432/{demo}"
+            serve(docker, project, tag, compose, env)
     finally:
         # The build cache stays for the next run; the images would only fill the disk.
         docker.docker("image", "rm", tag)
@@ -160,15 +167,20 @@ def eventually(condition: Callable[[], bool], what: str) -> None:
         time.sleep(1)
 
 
-def serve(docker: Engine, project: Path, tag: str, compose: dict[str, Any], database: str) -> None:
+def serve(
+    docker: Engine, project: Path, tag: str, compose: dict[str, Any], databases: dict[str, str]
+) -> None:
     """Migrate with the image's own command, then serve; a worker takes a task if there is one."""
     required = [name for name, needed in production_env(project).items() if needed]
-    env = {name: "e2e" for name in required} | {
-        "DJANGO_SECRET_KEY": "e2e-" + "k" * 50,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "PORT": str(free_port()),
-    }
+    env = (
+        {name: "e2e" for name in required}
+        | {
+            "DJANGO_SECRET_KEY": "e2e-" + "k" * 50,
+            "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+            "PORT": str(free_port()),
+        }
+        | databases
+    )
     env_args = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
 
     migrate = compose["services"]["migrate"]["command"]

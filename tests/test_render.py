@@ -20,6 +20,7 @@ JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
 JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
 # What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
 INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
+# Binary files, and the SQLite databases a project run may leave behind.
 BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
 
 

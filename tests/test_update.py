@@ -224,7 +224,9 @@ class UserEdits:
         project.run("uv", "sync", "--locked", "--quiet")
         project.manage("makemigrations", "articles", "--name", "article_summary")
         replace_line(path / "config/settings/base.py", 'TIME_ZONE = "UTC"\n', self.time_zone)
-        project.run("uv", "add", "--no-sync", "--quiet", "humanize>=4")
+        # A dependency that sorts where this release adds none: a neighbour of a line the
+        # template changes would be a real (and correct) conflict.
+        project.run("uv", "add", "--no-sync", "--quiet", "rich>=13")
         readme = path / "README.md"
         readme.write_text(self.title + readme.read_text().split("\n", 1)[1])
         router = next(
@@ -237,8 +239,8 @@ class UserEdits:
         migration_path = project / self.slug / "articles/migrations/0002_article_summary.py"
         assert migration_path.read_text() == migration, "the user's migration changed"
         assert self.time_zone in (project / "config/settings/base.py").read_text()
-        assert '"humanize>=4' in (project / "pyproject.toml").read_text()
-        assert 'name = "humanize"' in (project / "uv.lock").read_text()
+        assert '"rich>=13' in (project / "pyproject.toml").read_text()
+        assert 'name = "rich"' in (project / "uv.lock").read_text()
         assert (project / "README.md").read_text().startswith(self.title)
         assert self.route_comment in (project / "config/api_router.py").read_text()
         assert not (project / "config/api.py").exists(), "config/api.py was renamed"
