@@ -7,11 +7,13 @@ import hashlib
 import json
 import os
 import socket
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import copier
 import pytest
@@ -58,6 +60,32 @@ REDIS = Service(
     6379,
     'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
 )
+
+
+_redis_lock: IO[bytes] | None = None
+
+
+def redis_database() -> int:
+    """A Redis database number (1-12) that no other test process on this machine holds.
+
+    Generated suites flush their Redis database between tests, so two runs sharing one would
+    reset each other's throttle counters. The number is held, by a lock file, for the life of
+    this process.
+    """
+    global _redis_lock
+    if _redis_lock is not None:
+        return int(Path(_redis_lock.name).stem.rpartition("-")[2])
+    for number in range(1, 13):  # 13 belongs to the container tier
+        path = Path(tempfile.gettempdir(), f"copier-django-pro-redis-{number}.lock")
+        lock = path.open("wb")  # held open, and locked, for the life of the process
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _redis_lock = lock
+        return number
+    raise RuntimeError("Redis databases 1-12 are all held by other test processes.")
 
 
 def worker_index() -> int:

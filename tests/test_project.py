@@ -19,6 +19,7 @@ from .conftest import (
     SharedRuns,
     combination_params,
     fingerprint,
+    redis_database,
     share,
 )
 from .matrix import Combination, combinations
@@ -55,7 +56,7 @@ class Project:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
             # The suite flushes its Redis database between tests: spread concurrent runs
             # (xdist workers, other checkouts) over databases 1-15.
-            "REDIS_URL": f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}",
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_database()}",
         }
 
     def run(self, *command: str, **env: str) -> str:
