@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import copier
 import pytest
@@ -44,10 +44,14 @@ class Service:
         """Fail under CI, skip elsewhere, when the service is down; say how to start it."""
         if self.answers():
             return
-        message = f"{self.name} is not answering on 127.0.0.1:{self.port}; start it: {self.start}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"{self.name} is not answering on 127.0.0.1:{self.port}; start it: {self.start}")
+
+
+def missing(message: str) -> NoReturn:
+    """A tier's prerequisite is absent: fail under CI, skip elsewhere, saying how to get it."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 POSTGRES = Service(

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect, sync_playwright
 
-from .conftest import IN_CI, ProjectCache
+from .conftest import ProjectCache, missing
 from .matrix import Combination, combinations, resolve
 from .test_project import Project, fresh_database
 
@@ -124,10 +124,7 @@ def server(
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless; missing, it fails the tier under CI and skips it elsewhere."""
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import IN_CI, POSTGRES, REDIS, ProjectCache, covering_params
+from .conftest import POSTGRES, REDIS, ProjectCache, covering_params, missing
 from .docker_engine import REQUIRED, Engine, engine
 from .matrix import Combination
 from .settings_env import production_env
@@ -37,14 +37,11 @@ REDIS_DB = 13
 
 @pytest.fixture(scope="session")
 def docker() -> Iterator[Engine]:
-    missing = [path for path in REQUIRED if shutil.which(path) is None]
-    if missing:
-        message = (
-            f"{', '.join(missing)} missing: apt-get install docker.io debootstrap (.ci/run does)"
+    absent = [path for path in REQUIRED if shutil.which(path) is None]
+    if absent:
+        missing(
+            f"{', '.join(absent)} missing: apt-get install docker.io debootstrap (.ci/run does)"
         )
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     with engine() as started:
         yield started
 
