@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
@@ -88,6 +89,7 @@ def redis_database() -> int:
             lock.close()
             continue
         _redis_lock = lock
+        atexit.register(lock.close)
         return number
     raise RuntimeError("Redis databases 1-12 are all held by other test processes.")
 
