@@ -55,3 +55,20 @@ def _reads_env(func: ast.expr) -> bool:
         and func.value.id == "env"
         and func.attr != "read_env"
     )
+
+
+def settings_env(project: Path) -> set[str]:
+    """Every name any settings module (base, dev, test, production) reads from the environment."""
+    names: set[str] = set()
+    for path in sorted((project / "config" / "settings").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _reads_env(node.func) and node.args:
+                name = _string(node.args[0])
+            elif isinstance(node, ast.Compare) and _tests_absence(node):
+                name = _string(node.left)
+            else:
+                continue
+            if name is not None:
+                names.add(name)
+    return names

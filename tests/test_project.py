@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import zlib
@@ -37,7 +38,7 @@ PRODUCTION = {
 # caches a run leaves behind. Two combinations that render the same files otherwise (the
 # same Python, settings, pyproject.toml and uv.lock) share one run.
 UNREAD = {".env", ".copier-answers.yml", "README.md"}
-UNREAD_DIRS = {"deploy", ".github", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
+UNREAD_DIRS = {"deploy", ".git", ".github", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
 SENTRY_IS_ACTIVE = "import sentry_sdk; print('sentry active:', sentry_sdk.get_client().is_active())"
 
 
@@ -186,10 +187,18 @@ def install_check_and_test(path: Path, combination: Combination) -> None:
         with_dsn = project.production(SENTRY_DSN="https://key@127.0.0.1/1")
         assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
         project.run(".venv/bin/mypy", ".")
-        output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db")
+        # The generated CI's steps: the git hooks on every file, the suite above its coverage floor.
+        project.run("git", "init", "--quiet")
+        project.run("git", "add", "--all")
+        project.run(".venv/bin/pre-commit", "run", "--all-files", "--show-diff-on-failure")
+        output = project.run(
+            ".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db", "--cov"
+        )
+        assert "Required test coverage of 90" in output
         assert " passed" in output
         assert " failed" not in output
-        assert " skipped" not in output, "the generated suite must not skip anything"
+        # Not coverage's "N files skipped due to complete coverage": pytest's own count.
+        assert not re.search(r"\d+ skipped", output), "the generated suite must not skip anything"
 
 
 @pytest.mark.parametrize("combination", combination_params())
