@@ -14,7 +14,9 @@ from typing import Any, Concatenate
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from ..core.errors import error_response
 
@@ -36,7 +38,8 @@ def throttle_login_attempts[**P](
     @wraps(view)
     def throttled(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         throttle = LoginRateThrottle()
-        if request.method == "POST" and not throttle.allow_request(request, None):
+        # A form view is no API view: wrap the request the way DRF's throttles expect it.
+        if request.method == "POST" and not throttle.allow_request(Request(request), APIView()):
             return too_many_attempts(throttle.wait())
         return view(request, *args, **kwargs)
 
@@ -44,9 +47,7 @@ def throttle_login_attempts[**P](
 
 
 def too_many_attempts(wait: float | None) -> HttpResponse:
-    response = error_response(
-        "Too many login attempts: try again later.", "throttled", status=429
-    )
+    response = error_response("Too many login attempts: try again later.", "throttled", status=429)
     if wait is not None:
         response["Retry-After"] = str(int(wait) + 1)
     return response
