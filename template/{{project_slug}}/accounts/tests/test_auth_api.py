@@ -3,19 +3,20 @@
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from ..throttling import LoginRateThrottle
 from .factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
-SESSION_LOGIN = "/api/v1/auth/session/login/"
-ATTEMPTS = LoginRateThrottle().num_requests
+SESSION_LOGIN = "/api/auth/login/"
+# The attempts an address gets per period, from the settings.
+ATTEMPTS = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
 
 
 def test_a_refresh_token_works_once(make_api_client: Callable[[], APIClient]) -> None:
