@@ -47,6 +47,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view runs: a body over the size limit, say."""
+    if request.path_info.startswith(API_PREFIX):
+        return error_response("Bad request.", "bad_request", status=400)
+    return defaults.bad_request(request, exception)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path_info.startswith(API_PREFIX):
         return error_response("Not found.", "not_found", status=404)

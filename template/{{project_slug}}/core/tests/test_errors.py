@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import RequestFactory
+from pytest_django.fixtures import SettingsWrapper
 from rest_framework.test import APIClient
 
 from ...accounts.tests.factories import UserFactory
@@ -55,6 +56,17 @@ def test_malformed_json_is_a_400_in_the_same_shape(
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
     assert set(response.json()) == SHAPE
+
+
+def test_a_body_over_the_size_limit_is_a_json_400(
+    make_api_client: Callable[[], APIClient], settings: SettingsWrapper
+) -> None:
+    client = make_api_client()
+    client.force_authenticate(UserFactory.create())
+    body = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post("/api/v1/articles/", {"title": "Big", "body": body})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request", "errors": {}}
 
 
 def test_a_crash_under_the_api_is_a_json_500(rf: RequestFactory) -> None:
