@@ -220,3 +220,26 @@ def test_articles_in_a_real_browser(
         f"HTML {weight['document']} B + CSS {weight['stylesheet']} B + JS {weight['script']} B"
         f" = {total} B ({weight['gzip']} B gzipped)",
     )
+
+
+@pytest.mark.parametrize("combination", one_htmx_project_per_django_version())
+def test_api_docs_work_under_the_content_security_policy(browser: Browser, server: str) -> None:
+    """Swagger UI (self-hosted) draws the operations, and the browser blocks nothing."""
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    response = page.goto("/api/docs/")
+    assert response is not None
+    assert "script-src 'self'" in (response.header_value("Content-Security-Policy") or "")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=10_000)
+    expect(
+        page.locator(".opblock-summary-path", has_text="/api/v1/articles/").first
+    ).to_be_visible()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+    context.close()
