@@ -3,8 +3,8 @@
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.test import RequestFactory
-from pytest_django.fixtures import SettingsWrapper
 from rest_framework.test import APIClient
 
 from ...accounts.tests.factories import UserFactory
@@ -59,7 +59,7 @@ def test_malformed_json_is_a_400_in_the_same_shape(
 
 
 def test_a_body_over_the_size_limit_is_a_json_400(
-    make_api_client: Callable[[], APIClient], settings: SettingsWrapper
+    make_api_client: Callable[[], APIClient],
 ) -> None:
     client = make_api_client()
     client.force_authenticate(UserFactory.create())
