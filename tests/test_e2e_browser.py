@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import socket
-import subprocess
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect,
 
 from .conftest import ProjectCache, missing
 from .matrix import Combination, combinations, resolve
+from .servers import free_port, serve
 from .test_project import Project, fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +37,6 @@ PASSWORD = "e2e-browser-password"
 TITLE = "Hello from Chromium"
 # Set once the list page has loaded; a full page load would wipe it.
 MARKER = "window.noPageLoadSince"
-SERVER_START_SECONDS = 30
 
 
 def one_htmx_project_per_django_version() -> list[object]:
@@ -56,26 +52,6 @@ def one_htmx_project_per_django_version() -> list[object]:
 
 
 # --- The server and the browser -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited:\n{log.read_text()[-3000:]}", pytrace=False)
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url} in {SERVER_START_SECONDS} s", pytrace=False)
 
 
 @pytest.fixture
@@ -96,28 +72,16 @@ def server(
         "createsuperuser", "--no-input", "--email", EMAIL, DJANGO_SUPERUSER_PASSWORD=PASSWORD
     )
     port = free_port()
-    log = tmp_path / "server.log"
     # --insecure: runserver serves the static files even with DEBUG off.
     command = ["runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [".venv/bin/python", "manage.py", *command],
-            cwd=project.path,
-            env=project.env | {"DJANGO_DEBUG": "false"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        print(f"server log: {log}")
+    with serve(
+        [".venv/bin/python", "manage.py", *command],
+        port=port,
+        cwd=project.path,
+        env=project.env | {"DJANGO_DEBUG": "false"},
+        log=tmp_path / "server.log",
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +220,26 @@ def test_articles_in_a_real_browser(
         f"HTML {weight['document']} B + CSS {weight['stylesheet']} B + JS {weight['script']} B"
         f" = {total} B ({weight['gzip']} B gzipped)",
     )
+
+
+@pytest.mark.parametrize("combination", one_htmx_project_per_django_version())
+def test_api_docs_work_under_the_content_security_policy(browser: Browser, server: str) -> None:
+    """Swagger UI (self-hosted) draws the operations, and the browser blocks nothing."""
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    response = page.goto("/api/docs/")
+    assert response is not None
+    assert "script-src 'self'" in (response.header_value("Content-Security-Policy") or "")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=10_000)
+    expect(
+        page.locator(".opblock-summary-path", has_text="/api/v1/articles/").first
+    ).to_be_visible()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+    context.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import tempfile
 import time
 import urllib.request
@@ -25,6 +24,7 @@ import yaml
 from .conftest import POSTGRES, REDIS, ProjectCache, covering_params, missing
 from .docker_engine import REQUIRED, Engine, engine
 from .matrix import Combination
+from .servers import free_port
 from .settings_env import production_env
 from .test_project import fresh_database
 
@@ -44,12 +44,6 @@ def docker() -> Iterator[Engine]:
         )
     with engine() as started:
         yield started
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:

@@ -73,6 +73,20 @@ def test_renders_clean(projects: ProjectCache, combination: Combination) -> None
 
 
 @pytest.mark.parametrize("combination", combination_params())
+def test_bandit_finds_nothing(projects: ProjectCache, combination: Combination) -> None:
+    """Bandit, with the project's own [tool.bandit] settings; a finding needs a justified nosec."""
+    project = projects.get(combination)
+    result = subprocess.run(
+        ["bandit", "--configfile", "pyproject.toml", "--recursive", "--quiet", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"bandit:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("combination", combination_params())
 def test_secret_key_and_lock(projects: ProjectCache, combination: Combination) -> None:
     project = projects.get(combination)
     secret = re.search(r"^DJANGO_SECRET_KEY=(\S{50,})$", (project / ".env").read_text(), re.M)

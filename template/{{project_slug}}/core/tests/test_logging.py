@@ -25,3 +25,25 @@ def test_structlog_events_keep_their_fields(caplog: pytest.LogCaptureFixture) ->
     line = json_line(caplog.records[0])
     assert line["event"] == "order paid"
     assert line["order_id"] == 42
+
+
+def test_credentials_never_reach_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    structlog.get_logger("auth").warning(
+        "login",
+        email="ada@example.com",
+        password="hunter2",
+        refresh_token="eyJ.refresh",
+        headers={"Authorization": "Bearer eyJ.access", "Cookie": "sessionid=abc", "Accept": "*/*"},
+        attempts=[{"csrfmiddlewaretoken": "xyz"}],
+    )
+    line = json_line(caplog.records[0])
+    text = json.dumps(line)
+    for secret in ("hunter2", "eyJ", "sessionid=abc", "xyz"):
+        assert secret not in text
+    assert line["email"] == "ada@example.com"
+    assert line["password"] == "[redacted]"
+    assert line["headers"] == {
+        "Authorization": "[redacted]",
+        "Cookie": "[redacted]",
+        "Accept": "*/*",
+    }

@@ -1,0 +1,42 @@
+"""Logging helpers shared by every environment."""
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+REDACTED = "[redacted]"
+# A key naming any of these holds a credential: its value never reaches a log line.
+SECRET_KEY_PARTS = (
+    "authorization",
+    "cookie",
+    "csrf",
+    "password",
+    "secret",
+    "session",
+    "token",
+    "api_key",
+)
+
+
+def is_secret(key: object) -> bool:
+    name = str(key).lower().replace("-", "_")
+    return any(part in name for part in SECRET_KEY_PARTS)
+
+
+def redacted(value: Any) -> Any:
+    """`value` with every secret-named entry of it, and of the mappings inside it, masked."""
+    if isinstance(value, Mapping):
+        return {key: REDACTED if is_secret(key) else redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redacted(item) for item in value)
+    return value
+
+
+def redact_secrets(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: mask credentials in an event's fields (headers, payloads).
+
+    It runs for structlog events and, through the formatter's pre-chain, for records of the
+    standard library's loggers, so a header dict logged by any library is masked too.
+    """
+    return {key: REDACTED if is_secret(key) else redacted(item) for key, item in event_dict.items()}

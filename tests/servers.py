@@ -1,0 +1,62 @@
+"""A generated project's own server, started for end-to-end tests on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+START_SECONDS = 30
+STOP_SECONDS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited:\n{log.read_text()[-3000:]}", pytrace=False)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the server did not answer {url} in {START_SECONDS} s", pytrace=False)
+
+
+@contextmanager
+def serve(
+    command: Sequence[str], *, port: int, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[str]:
+    """Run `command` (listening on 127.0.0.1:`port`) until the block ends; yield its base URL.
+
+    Ready once /healthz answers 200; stopped with SIGTERM, then SIGKILL after STOP_SECONDS.
+    Its output goes to `log`, whose path is printed for a failing test's report.
+    """
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_SECONDS)
+        print(f"server log: {log}")

@@ -1,0 +1,210 @@
+"""Tier 4: each tenancy strategy's API, fuzzed from its OpenAPI schema and then put under load.
+
+The generated project runs as production runs it: the image's web command (gunicorn, from
+includes/deploy.jinja through the Dockerfile), production settings, PostgreSQL and Redis, a
+free port on 127.0.0.1. Requests say they came through the TLS proxy (X-Forwarded-Proto),
+name their tenant in the X-Tenant header and carry a JWT of a seeded user, so writes are
+exercised too. Schemathesis sends every operation of /api/schema/ generated input: no
+answer may be a 5xx or break the schema. Then wrk holds 256 connections for 10 s on a mix of
+reads and writes: no 5xx, and every 201 left a row behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import ProjectCache, missing
+from .matrix import Combination, combinations, resolve
+from .servers import free_port, serve
+from .test_project import Project, fresh_database, postgres
+
+pytestmark = pytest.mark.e2e
+
+TENANT = "demo"
+EMAIL = "fuzz@example.com"
+PASSWORD = "Not-a-real-pw-1"
+# Bounds the fuzzing: about 30 s per project here.
+MAX_EXAMPLES = 10
+SEED = 8
+CHECKS = "not_a_server_error,response_schema_conformance"
+LOAD_CONNECTIONS = 256
+LOAD_SECONDS = 10
+LOAD_SCRIPT = Path(__file__).with_name("load_articles.lua")
+# Throttles would answer the fuzzer and the load with 429s, not exercise the API.
+UNLIMITED = "1000000/minute"
+
+
+def one_project_per_tenancy() -> list[object]:
+    """A combination per tenancy strategy; Django versions and htmx alternate between them."""
+    answered = [(resolve(c.as_data())[0], c) for c in combinations()]
+    tenancies = list(dict.fromkeys(answers["tenancy"] for answers, _ in answered))
+    chosen = [
+        next(
+            combination
+            for answers, combination in answered
+            if answers["tenancy"] == tenancy
+            and answers["django_version"] == ("5.2", "6.1")[index % 2]
+            and answers["use_htmx"] == (index in {0, 3})
+        )
+        for index, tenancy in enumerate(tenancies)
+    ]
+    return [
+        pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group(combination.id))
+        for combination in chosen
+    ]
+
+
+def web_command(project: Path, port: int) -> list[str]:
+    """The command the image runs (its last CMD), from the project's virtualenv, on `port`."""
+    cmd = [line for line in (project / "Dockerfile").read_text().splitlines() if line[:4] == "CMD "]
+    program, *arguments = json.loads(cmd[-1].removeprefix("CMD "))
+    return [f".venv/bin/{program}", *arguments, "--bind", f"127.0.0.1:{port}"]
+
+
+def server_env(project: Project, database: str, tenancy: str) -> dict[str, str]:
+    env = {
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,.localhost",
+        "TENANT_BASE_DOMAIN": "localhost",
+        "API_THROTTLE_ANON": UNLIMITED,
+        "API_THROTTLE_USER": UNLIMITED,
+        "API_THROTTLE_LOGIN": UNLIMITED,
+        "JWT_ACCESS_MINUTES": "30",
+    }
+    if tenancy == "database":
+        postgres(f'CREATE DATABASE "{database}_{TENANT}"')
+        env["TENANT_DATABASES"] = f"{TENANT}=postgres://postgres@127.0.0.1:5432/{database}_{TENANT}"
+    return project.production(**env)
+
+
+def seed(project: Project, env: dict[str, str], tenancy: str) -> None:
+    if tenancy == "none":
+        project.manage("migrate", "--no-input", **env)
+        project.manage(
+            "createsuperuser",
+            "--no-input",
+            "--email",
+            EMAIL,
+            DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+            **env,
+        )
+        return
+    project.manage("migrate_tenants", **env)
+    project.manage(
+        "add_tenant",
+        TENANT,
+        "--name",
+        "Demo",
+        "--admin-email",
+        EMAIL,
+        "--admin-password",
+        PASSWORD,
+        **env,
+    )
+
+
+def obtain_token(url: str, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(
+        f"{url}/api/v1/auth/token/",
+        data=json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.loads(response.read())["access"])
+
+
+def fuzz(url: str, headers: dict[str, str], report: Path) -> int:
+    """Run schemathesis over every operation; return how many cases it sent."""
+    command = ["st", "run", f"{url}/api/schema/", "--url", url, "--checks", CHECKS]
+    command += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--no-color"]
+    command += ["--phases", "examples,fuzzing", "--generation-database", "none"]
+    command += [f"--header={name}: {value}" for name, value in headers.items()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    report.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, (
+        f"schemathesis found failures ({report}):\n{result.stdout[-6000:]}"
+    )
+    cases = re.search(r"Test cases:\s*(\d+) generated", result.stdout)
+    assert cases, f"no case count in schemathesis' summary:\n{result.stdout[-2000:]}"
+    return int(cases.group(1))
+
+
+def load(url: str, token: str, tenant: str, prefix: str) -> dict[str, object]:
+    command = ["wrk", "--threads", "2", "--connections", str(LOAD_CONNECTIONS)]
+    command += ["--duration", f"{LOAD_SECONDS}s", "--timeout", "10s", "--script", str(LOAD_SCRIPT)]
+    command += [url, "--", token, tenant, prefix]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    return dict(json.loads(line.removeprefix("RESULT ")))
+
+
+def rows_titled(project: Project, env: dict[str, str], tenancy: str, prefix: str) -> int:
+    slug = next(project.path.glob("*/articles/models.py")).parent.parent.name
+    count = f"print('rows', Article.objects.filter(title__startswith={prefix!r}).count())"
+    code = f"from {slug}.articles.models import Article\n"
+    if tenancy == "none":
+        code += count
+    else:
+        code += f"from {slug}.tenants.context import tenant_context\n"
+        code += f"from {slug}.tenants.models import Tenant\n"
+        code += f"with tenant_context(Tenant.objects.get(slug={TENANT!r})):\n    {count}"
+    output = project.manage("shell", "--command", code, **env)
+    return int(re.search(r"^rows (\d+)$", output, re.M).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("combination", one_project_per_tenancy())
+def test_api_survives_fuzzing_and_load(
+    projects: ProjectCache,
+    combination: Combination,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    if shutil.which("wrk") is None:
+        missing("wrk is missing: apt-get install -y wrk")
+    tenancy = str(resolve(combination.as_data())[0]["tenancy"])
+    prefix = f"load-{uuid.uuid4().hex[:8]}"
+    with fresh_database(combination.id) as database:
+        project = Project(projects.get(combination), database)
+        project.run("uv", "sync", "--locked", "--quiet")
+        env = server_env(project, database, tenancy)
+        seed(project, env, tenancy)
+        port = free_port()
+        with serve(
+            web_command(project.path, port),
+            port=port,
+            cwd=project.path,
+            env=project.env | env,
+            log=tmp_path / "gunicorn.log",
+        ) as url:
+            headers = {"X-Forwarded-Proto": "https"}
+            if tenancy != "none":
+                headers["X-Tenant"] = TENANT
+            token = obtain_token(url, headers)
+            cases = fuzz(url, headers | {"Authorization": f"Bearer {token}"}, tmp_path / "st.txt")
+            result = load(url, token, TENANT if tenancy != "none" else "", prefix)
+        rows = rows_titled(project, env, tenancy, prefix)
+
+    record_property("schemathesis", f"{tenancy}: {cases} cases, 0 failures")
+    record_property(
+        "load",
+        f"{tenancy}: {result['requests']} requests in {LOAD_SECONDS} s over {LOAD_CONNECTIONS} "
+        f"connections, statuses {result['statuses']}, {result['server_errors']} 5xx, "
+        f"{result['created']} 201s, {rows} rows of {result['posted']} writes sent, "
+        f"{result['socket_errors']} socket errors, "
+        f"{result['timeouts']} timeouts",
+    )
+    assert result["server_errors"] == 0, result
+    assert result["socket_errors"] == 0, result
+    assert result["created"], f"no write succeeded: {result}"
+    # Every 201 left its row. Writes still queued when wrk stopped may land unanswered, so
+    # there can be more rows than 201s, never more than writes sent.
+    created, posted = int(str(result["created"])), int(str(result["posted"]))
+    assert created <= rows <= posted, f"{rows} rows for {created} 201s of {posted} writes sent"
