@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import socket
-import subprocess
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect,
 
 from .conftest import ProjectCache, missing
 from .matrix import Combination, combinations, resolve
+from .servers import free_port, serving
 from .test_project import Project, fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +37,6 @@ PASSWORD = "e2e-browser-password"
 TITLE = "Hello from Chromium"
 # Set once the list page has loaded; a full page load would wipe it.
 MARKER = "window.noPageLoadSince"
-SERVER_START_SECONDS = 30
 
 
 def one_htmx_project_per_django_version() -> list[object]:
@@ -56,26 +52,6 @@ def one_htmx_project_per_django_version() -> list[object]:
 
 
 # --- The server and the browser -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited:\n{log.read_text()[-3000:]}", pytrace=False)
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url} in {SERVER_START_SECONDS} s", pytrace=False)
 
 
 @pytest.fixture
@@ -98,25 +74,12 @@ def server(
     port = free_port()
     log = tmp_path / "server.log"
     # --insecure: runserver serves the static files even with DEBUG off.
-    command = ["runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [".venv/bin/python", "manage.py", *command],
-            cwd=project.path,
-            env=project.env | {"DJANGO_DEBUG": "false"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [".venv/bin/python", "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    env = project.env | {"DJANGO_DEBUG": "false"}
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log)
-        yield f"http://127.0.0.1:{port}"
+        with serving([*command, "--insecure"], project.path, env, port, log) as url:
+            yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
         print(f"server log: {log}")
 
 
