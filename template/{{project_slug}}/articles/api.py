@@ -45,16 +45,19 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
         return article_list(user=self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """A page of articles, from the cache when this reader asked for it lately."""
+        """Published articles and your own drafts, newest first.
+
+        Pages are cached for a few seconds per reader, and every write clears them at once.
+        """
         page = super().list
         return Response(cached_list(request, lambda: page(request, *args, **kwargs).data))
 
     @method_decorator(conditional_page)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The article, or 304 Not Modified when the client's copy (If-None-Match) is current.
+        """One article. Send its ETag back in If-None-Match: 304 Not Modified while unchanged.
 
-        Django's conditional_page tags the response with an ETag, a digest of its body. There
-        is no Last-Modified: a new comment changes the article's comment count, not `updated`.
+        The ETag is a digest of the body (Django's conditional_page). There is no
+        Last-Modified: a new comment changes the comment count but not `updated`.
         """
         return super().retrieve(request, *args, **kwargs)
 
