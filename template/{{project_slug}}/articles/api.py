@@ -1,8 +1,10 @@
 """REST endpoints for articles, comments and tags. Thin: rules live in services and selectors."""
 
-from typing import cast
+from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import conditional_page
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from .cache import cached_list
 from .filters import ArticleFilter, CommentFilter
 from .models import Article, Comment, Tag
 from .permissions import AccessPermission, IsAuthorOrReadOnly
@@ -23,6 +26,7 @@ from .services import (
     article_publish,
     article_update,
     comment_create,
+    comment_delete,
 )
 
 
@@ -39,6 +43,23 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
 
     def get_queryset(self) -> QuerySet[Article]:
         return article_list(user=self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Published articles and your own drafts, newest first.
+
+        Pages are cached for a few seconds per reader, and every write clears them at once.
+        """
+        page = super().list
+        return Response(cached_list(request, lambda: page(request, *args, **kwargs).data))
+
+    @method_decorator(conditional_page)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One article. Send its ETag back in If-None-Match: 304 Not Modified while unchanged.
+
+        The ETag is a digest of the body (Django's conditional_page). There is no
+        Last-Modified: a new comment changes the comment count but not `updated`.
+        """
+        return super().retrieve(request, *args, **kwargs)
 
     def perform_create(self, serializer: BaseSerializer[Article]) -> None:
         serializer.instance = article_create(author=self.request.user, **serializer.validated_data)
@@ -83,6 +104,9 @@ class CommentViewSet(
 
     def perform_create(self, serializer: BaseSerializer[Comment]) -> None:
         serializer.instance = comment_create(author=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Comment) -> None:
+        comment_delete(comment=instance)
 
 
 class TagViewSet(

@@ -7,11 +7,20 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .cache import forget_lists
 from .models import Article, Comment, Tag
 
 
 class ArticleAlreadyPublishedError(Exception):
     """Raised when publishing an article that is already public."""
+
+
+def _lists_changed() -> None:
+    """Make the cached article lists stale once this write commits.
+
+    Not before: a list cached between the write and its commit would hold the old rows.
+    """
+    transaction.on_commit(forget_lists)
 
 
 @transaction.atomic
@@ -20,6 +29,7 @@ def article_create(
 ) -> Article:
     article = Article.objects.create(author=author, title=title, body=body, **fields)
     article.tags.set(tags)
+    _lists_changed()
     return article
 
 
@@ -32,11 +42,13 @@ def article_update(
     article.save()
     if tags is not None:
         article.tags.set(tags)
+    _lists_changed()
     return article
 
 
 def article_delete(*, article: Article) -> None:
     article.delete()
+    _lists_changed()
 
 
 def article_publish(*, article: Article) -> Article:
@@ -46,16 +58,26 @@ def article_publish(*, article: Article) -> Article:
     article.status = Article.Status.PUBLISHED
     article.published_at = timezone.now()
     article.save(update_fields=["status", "published_at", "updated"])
+    _lists_changed()
     return article
 
 
 def article_publish_many(*, articles: QuerySet[Article]) -> int:
     """Publish every draft among `articles` in one query; return how many changed."""
     now = timezone.now()
-    return articles.filter(status=Article.Status.DRAFT).update(
+    published = articles.filter(status=Article.Status.DRAFT).update(
         status=Article.Status.PUBLISHED, published_at=now, updated=now
     )
+    _lists_changed()
+    return published
 
 
 def comment_create(*, article: Article, author: Any, body: str) -> Comment:
-    return Comment.objects.create(article=article, author=author, body=body)
+    comment = Comment.objects.create(article=article, author=author, body=body)
+    _lists_changed()  # lists show each article's comment count
+    return comment
+
+
+def comment_delete(*, comment: Comment) -> None:
+    comment.delete()
+    _lists_changed()
