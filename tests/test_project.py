@@ -191,8 +191,15 @@ def install_check_and_test(path: Path, combination: Combination) -> None:
         project.run("git", "init", "--quiet")
         project.run("git", "add", "--all")
         project.run(".venv/bin/pre-commit", "run", "--all-files", "--show-diff-on-failure")
+        # Coverage's data file goes beside the project: later tiers read the rendered files.
         output = project.run(
-            ".venv/bin/pytest", "-p", "no:cacheprovider", "-q", "--create-db", "--cov"
+            ".venv/bin/pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--create-db",
+            "--cov",
+            COVERAGE_FILE=str(path.with_suffix(".coverage")),
         )
         assert "Required test coverage of 90" in output
         assert " passed" in output
