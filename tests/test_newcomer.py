@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 
 from .conftest import generate
 from .matrix import Combination, combinations, resolve
-from .test_e2e_browser import free_port
+from .servers import free_port, run_ok, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -57,30 +54,6 @@ def newcomer_env() -> dict[str, str]:
     }
 
 
-def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the app exited:\n{log.read_text()[-4000:]}", pytrace=False)
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer in {START_SECONDS} s:\n{log.read_text()[-4000:]}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """End the server, and the autoreloader's child, by the process group it leads."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=15)
-
-
 def test_the_readme_two_commands_serve_the_app_and_pass_the_suite(tmp_path: Path) -> None:
     combination = newcomer_combination()
     project = generate(tmp_path / "project", combination.as_data())
@@ -90,36 +63,21 @@ def test_the_readme_two_commands_serve_the_app_and_pass_the_suite(tmp_path: Path
 
     port = free_port()
     log = tmp_path / "run.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*run, f"127.0.0.1:{port}"],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz", server, log)
+    with serve(
+        [*run, f"127.0.0.1:{port}"],
+        port=port,
+        cwd=project,
+        env=env,
+        log=log,
+        start_seconds=START_SECONDS,
+    ) as url:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/accounts/login/", headers={"Host": f"demo.localhost:{port}"}
+            f"{url}/accounts/login/", headers={"Host": f"demo.localhost:{port}"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200, "the demo tenant's login page"
-    finally:
-        stop(server)
     assert "Demo data ready" in log.read_text(), log.read_text()[-4000:]
 
-    suite = subprocess.run(
-        test,
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUITE_SECONDS,
-        check=False,
-    )
-    output = suite.stdout + suite.stderr
-    assert suite.returncode == 0, output[-6000:]
+    output = run_ok(*test, cwd=project, env=env, timeout=SUITE_SECONDS)
     assert re.search(r"\d+ passed", output)
     assert "Required test coverage of 90" in output

@@ -25,6 +25,7 @@ from .conftest import (
     share,
 )
 from .matrix import Combination, combinations
+from .servers import run_ok
 from .settings_env import production_env
 
 pytestmark = pytest.mark.project
@@ -80,18 +81,7 @@ class Project:
         }
 
     def run(self, *command: str, **env: str) -> str:
-        result = subprocess.run(
-            command,
-            cwd=self.path,
-            env=self.env | env,
-            capture_output=True,
-            text=True,
-            timeout=STEP_TIMEOUT,
-            check=False,
-        )
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, f"`{' '.join(command)}` failed:\n{output[-6000:]}"
-        return output
+        return run_ok(*command, cwd=self.path, env=self.env | env, timeout=STEP_TIMEOUT)
 
     def manage(self, *arguments: str, **env: str) -> str:
         return self.run(".venv/bin/python", "manage.py", *arguments, **env)
