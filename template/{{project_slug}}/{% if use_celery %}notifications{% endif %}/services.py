@@ -38,7 +38,7 @@ def notify_article_published(*, article_id: int) -> int:
                 continue
             send_mail(
                 subject=f"Published: {article.title}",
-                message=f"Your article \"{article.title}\" is now public.",
+                message=f'Your article "{article.title}" is now public.',
                 from_email=None,
                 recipient_list=[recipient.email],
             )
