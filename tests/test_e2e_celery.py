@@ -52,8 +52,11 @@ class SlowEmailBackend(EmailBackend):
         return super().send_messages(messages)
 '''
 
+# The worker looks for messages to hand out again every 100 s by default (ten sweeps of
+# 10 s): every second here, so the test waits for the visibility timeout, not the sweep.
 SETTINGS = '''from .dev import *  # noqa: F403
 
+CELERY_BROKER_TRANSPORT_OPTIONS |= {{"unacked_restore_interval": 1, "unacked_restore_throttle": 1}}
 MAILERS = {{
     "default": {{
         "BACKEND": "slow_mail.SlowEmailBackend",
