@@ -4,7 +4,7 @@ Generates one combination with Celery, then for each pool starts the worker the 
 production starts it (includes/deploy.jinja's command: the project's Celery app, its
 settings, Redis from REDIS_URL as broker and result store) with two concurrent slots on
 127.0.0.1, sends it 2,000 `celery.accumulate` tasks (Celery's built-in no-op: it returns
-its argument) and waits for every result. Each rate counts from the first send to the last
+its arguments) and waits for every result. Each rate counts from the first send to the last
 result: the producer, the broker, the worker and the result store together. Numbers, not
 pass/fail: compare the pools from one run, never assert on them.
 
@@ -47,7 +47,7 @@ results = ResultSet([app.send_task("celery.accumulate", args=(n,)) for n in rang
 sent = time.perf_counter()
 values = results.join_native(timeout=600)
 done = time.perf_counter()
-assert values == list(range(tasks)), "a result went missing or came back wrong"
+assert values == [[n] for n in range(tasks)], "a result went missing or came back wrong"
 print(f"RESULT {{tasks}} {{sent - started:.3f}} {{done - started:.3f}}")
 """
 
