@@ -1,9 +1,8 @@
 """Trivial tasks through a real Celery worker: tasks per second, prefork against threads.
 
-Generates one combination with Celery, then for each pool starts the worker the way
-production starts it (includes/deploy.jinja's command: the project's Celery app, its
-settings, Redis from REDIS_URL as broker and result store) with two concurrent slots on
-127.0.0.1, sends it 2,000 `celery.accumulate` tasks (Celery's built-in no-op: it returns
+Generates one combination with Celery, then for each pool starts the worker with the
+command production uses (includes/deploy.jinja), the development settings and the
+machine's Redis as broker and result store, with two concurrent slots on 127.0.0.1, sends it 2,000 `celery.accumulate` tasks (Celery's built-in no-op: it returns
 its arguments) and waits for every result. Each rate counts from the first send to the last
 result: the producer, the broker, the worker and the result store together. Numbers, not
 pass/fail: compare the pools from one run, never assert on them.
