@@ -131,3 +131,20 @@ def test_pages_have_no_inline_code_and_htmx_only_when_chosen(
     ]
     assert not mentions, f"htmx appears in a project that did not choose it: {mentions}"
     assert not (project / "templates").exists(), "an API-first project has no page layout"
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_celery_only_when_chosen(projects: ProjectCache, combination: Combination) -> None:
+    """Without Celery nothing names it, its broker library or the app only it needs."""
+    if resolve(combination.as_data())[0]["use_celery"]:
+        return
+    project = projects.get(combination)
+    words = re.compile(r"celery|kombu|notification", re.I)
+    # The answers file records the answer itself.
+    mentions = [
+        str(path.relative_to(project))
+        for path in [*text_files(project), project / "uv.lock"]
+        if path.name != ".copier-answers.yml"
+        and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
+    ]
+    assert not mentions, f"Celery appears in a project that did not choose it: {mentions}"

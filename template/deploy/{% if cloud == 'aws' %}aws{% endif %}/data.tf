@@ -120,7 +120,7 @@ resource "aws_iam_role_policy_attachment" "rds_monitoring" {
   policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
-# --- Redis: cache, throttling counters and, with Celery, the broker --------------------------
+# --- Redis: the cache, throttling counters and any task queues -----------------------------
 
 resource "random_password" "redis" {
   length  = 40

@@ -35,7 +35,7 @@ resource "azurerm_postgresql_flexible_server_database" "app" {
   server_id = azurerm_postgresql_flexible_server.app.id
 }
 
-# --- Redis: cache, throttling counters and, with Celery, the broker --------------------------
+# --- Redis: the cache, throttling counters and any task queues -----------------------------
 
 resource "azurerm_redis_cache" "app" {
   name                          = local.name

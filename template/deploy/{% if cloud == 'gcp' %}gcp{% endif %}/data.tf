@@ -97,7 +97,7 @@ resource "google_sql_user" "app" {
   password = random_password.database.result
 }
 
-# --- Redis: cache, throttling counters and, with Celery, the broker --------------------------
+# --- Redis: the cache, throttling counters and any task queues -----------------------------
 
 resource "google_redis_instance" "redis" {
   name                    = local.name
