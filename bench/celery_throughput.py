@@ -2,8 +2,9 @@
 
 Generates one combination with Celery, then for each pool starts the worker with the
 command production uses (includes/deploy.jinja), the development settings and the
-machine's Redis as broker and result store, with two concurrent slots on 127.0.0.1, sends it 2,000 `celery.accumulate` tasks (Celery's built-in no-op: it returns
-its arguments) and waits for every result. Each rate counts from the first send to the last
+machine's Redis as broker and result store, with two concurrent slots on 127.0.0.1; sends
+it 2,000 `celery.accumulate` tasks (Celery's built-in no-op: it returns its arguments) and
+waits for every result. Each rate counts from the first send to the last
 result: the producer, the broker, the worker and the result store together. Numbers, not
 pass/fail: compare the pools from one run, never assert on them.
 

@@ -35,7 +35,7 @@ FIRST_SEND_SECONDS = 4  # below the soft limit (5 s): the kill, not a limit, end
 LATER_SEND_SECONDS = 0.2
 WAIT_SECONDS = 60
 
-SLOW_BACKEND = '''"""An email backend for the fault test: marks each send it starts, then takes its time."""
+SLOW_BACKEND = '''"""The fault test's email backend: marks each send it starts, then waits."""
 
 import os
 import time
