@@ -54,7 +54,7 @@ class SlowEmailBackend(EmailBackend):
 
 # The worker looks for messages to hand out again every 100 s by default (ten sweeps of
 # 10 s): every second here, so the test waits for the visibility timeout, not the sweep.
-SETTINGS = '''from .dev import *  # noqa: F403
+SETTINGS = """from .dev import *  # noqa: F403
 
 CELERY_BROKER_TRANSPORT_OPTIONS |= {{"unacked_restore_interval": 1, "unacked_restore_throttle": 1}}
 MAILERS = {{
@@ -63,7 +63,7 @@ MAILERS = {{
         "OPTIONS": {{"file_path": {outbox!r}}},
     }},
 }}
-'''
+"""
 
 
 def the_combination() -> Combination:
