@@ -100,6 +100,7 @@ articles = [
 ]
 urlpatterns = [
     path("hello", hello),
+    path("healthz", hello),  # what the bench waits for before it starts
     path("page", page),
     path("articles/", include((articles, "articles"))),
     path("", stub, name="home"),
