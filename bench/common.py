@@ -133,7 +133,8 @@ class Load:
     p50_ms: float | None
     p99_ms: float | None
     non_2xx: int  # responses that were not 2xx or 3xx
-    socket_errors: int  # connect, read, write errors and timeouts
+    socket_errors: int  # connections refused or broken: connect, read and write errors
+    timeouts: int  # requests wrk gave up on after 2 s (its default)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +177,8 @@ def wrk(
         p50_ms=_milliseconds(output, "50"),
         p99_ms=_milliseconds(output, "99"),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()[:3]) if sockets else 0,
+        timeouts=int(sockets.group(4)) if sockets else 0,
     )
 
 

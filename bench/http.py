@@ -42,6 +42,7 @@ from common import (
     access_token,
     bound_to_loopback,
     copy_in_two_steps,
+    parse_data,
     production_env,
     seeded,
     server_mode,
@@ -147,11 +148,11 @@ def load(base: str, endpoint: Endpoint, headers: dict[str, str], seconds: int) -
         found = wrk(url, headers, length, connections=connections, script=script)
         measured[f"c{connections}"] = found.as_dict()
     first = measured[f"c{CONNECTIONS}"]
+    many = measured[f"c{MANY_CONNECTIONS}"]
     print(
         f"  {endpoint.name:<12} {first['rate']:9.1f} req/s  p50 {first['p50_ms']} ms  "
-        f"p99 {first['p99_ms']} ms  errors at {MANY_CONNECTIONS}: "
-        f"{measured[f'c{MANY_CONNECTIONS}']['non_2xx']} non-2xx, "
-        f"{measured[f'c{MANY_CONNECTIONS}']['socket_errors']} socket"
+        f"p99 {first['p99_ms']} ms  at {MANY_CONNECTIONS}: {many['non_2xx']} non-2xx, "
+        f"{many['socket_errors']} socket errors, {many['timeouts']} timeouts"
     )
     return measured
 
@@ -166,14 +167,24 @@ def template_dirs(path: Path) -> str:
 
 
 def bench_combination(
-    data: dict[str, str], ref: str, scratch: Path, seconds: int
+    data: dict[str, str], ref: str, variant: str, scratch: Path, seconds: int
 ) -> dict[str, Any]:
+    """Every endpoint of one combination at `ref`, with the server env of `variant`."""
     path = scratch / "project"
     copy = copy_in_two_steps(path, data, ref)
-    results: dict[str, Any] = {"data": data, "ref": ref, "copy": copy, "endpoints": {}}
+    name, _, settings = variant.partition(":")
+    server_env = parse_data(settings.split(",")) if settings else {}
+    results: dict[str, Any] = {
+        "data": data,
+        "ref": ref,
+        "variant": name,
+        "server_env": server_env,
+        "copy": copy,
+        "endpoints": {},
+    }
     with seeded(path, f"bench-http-{ref}-{sorted(data.items())}") as bench:
         port = free_port()
-        production = production_env(bench.project, port)
+        production = production_env(bench.project, port, **server_env)
         web = web_command(bench.answers)
         results["server"] = server_mode(web)
         # As the image build does: the manifest storage names each file by its hash.
@@ -201,13 +212,17 @@ def bench_combination(
                 headers = {"Host": bench.host, "X-Forwarded-Proto": "https"} | auth[endpoint.auth]
                 results["endpoints"][endpoint.name] = load(base, endpoint, headers, seconds)
 
-        bare_env = bench.project.env | {
-            "DJANGO_SETTINGS_MODULE": "bare",
-            "PYTHONPATH": str(BENCH / "bare"),
-            "BARE_TEMPLATE_DIRS": template_dirs(path),
-            "PORT": str(port),
-            "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
-        }
+        bare_env = (
+            bench.project.env
+            | {
+                "DJANGO_SETTINGS_MODULE": "bare",
+                "PYTHONPATH": str(BENCH / "bare"),
+                "BARE_TEMPLATE_DIRS": template_dirs(path),
+                "PORT": str(port),
+                "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
+            }
+            | server_env
+        )
         bare = BARE if bench.answers.get("use_htmx") else BARE[:1]
         with serve(
             bound_to_loopback(bare_command(web), port),
@@ -254,16 +269,17 @@ def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def label(result: dict[str, Any]) -> str:
     answers = ",".join(f"{key}={value}" for key, value in result["data"].items())
-    return f"{answers} {result['server']} @{result['ref']}"
+    variant = f" {result['variant']}" if result["variant"] else ""
+    return f"{answers} {result['server']}{variant} @{result['ref']}"
 
 
 def table(results: list[dict[str, Any]]) -> str:
     """A Markdown table of every run: one row per endpoint."""
     header = (
-        "| combination | endpoint | req/s | p50 ms | p99 ms | errors at 256 | SQL queries "
-        "| / bare page | / bare hello |"
+        "| run | endpoint | req/s | p50 ms | p99 ms | errors at 256 | timeouts at 256 "
+        "| SQL queries | / bare page | / bare hello |"
     )
-    rows = [header, "|" + "---|" * 9]
+    rows = [header, "|" + "---|" * 10]
     for result in results:
         for name, found in result["endpoints"].items():
             load32 = found[f"c{CONNECTIONS}"]
@@ -274,7 +290,7 @@ def table(results: list[dict[str, Any]]) -> str:
             rows.append(
                 f"| {label(result)} | {name} | {load32['rate']:.0f} | {load32['p50_ms']} "
                 f"| {load32['p99_ms']} | {load256['non_2xx'] + load256['socket_errors']} "
-                f"| {count} | {ratio.get('/bare page', '')} | {ratio['/bare hello']} |"
+                f"| {load256['timeouts']} | {count} | {ratio.get('/bare page', '')} | {ratio['/bare hello']} |"
             )
     return "\n".join(rows)
 
@@ -321,6 +337,13 @@ def main() -> int:
     parser.add_argument(
         "--ref", action="append", default=[], help="template commit to copy (default HEAD)"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="NAME:VAR=value[,VAR=value]: server environment for both servers, e.g. "
+        "threads1:GUNICORN_THREADS=1",
+    )
     parser.add_argument("--out", type=Path, default=BENCH / "results", help="results folder")
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -329,10 +352,12 @@ def main() -> int:
 
     results = []
     for data in combinations(arguments.data):
-        for ref in arguments.ref or ["HEAD"]:
-            print(f"combination: {', '.join(f'{k}={v}' for k, v in data.items())} @{ref}")
+        for ref, variant in itertools.product(arguments.ref or ["HEAD"], arguments.variant or [""]):
+            answers = ", ".join(f"{k}={v}" for k, v in data.items())
+            print(f"combination: {answers} @{ref} {variant}")
             with tempfile.TemporaryDirectory() as scratch:
-                results.append(bench_combination(data, ref, Path(scratch), arguments.seconds))
+                result = bench_combination(data, ref, variant, Path(scratch), arguments.seconds)
+                results.append(result)
 
     arguments.out.mkdir(parents=True, exist_ok=True)
     (arguments.out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
