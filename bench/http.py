@@ -290,7 +290,8 @@ def table(results: list[dict[str, Any]]) -> str:
             rows.append(
                 f"| {label(result)} | {name} | {load32['rate']:.0f} | {load32['p50_ms']} "
                 f"| {load32['p99_ms']} | {load256['non_2xx'] + load256['socket_errors']} "
-                f"| {load256['timeouts']} | {count} | {ratio.get('/bare page', '')} | {ratio['/bare hello']} |"
+                f"| {load256['timeouts']} | {count} | {ratio.get('/bare page', '')} "
+                f"| {ratio['/bare hello']} |"
             )
     return "\n".join(rows)
 
