@@ -171,13 +171,15 @@ def bench_combination(
 ) -> dict[str, Any]:
     """Every endpoint of one combination at `ref`, with the server env of `variant`."""
     path = scratch / "project"
-    copy = copy_in_two_steps(path, data, ref)
-    name, _, settings = variant.partition(":")
-    server_env = parse_data(settings.split(",")) if settings else {}
+    copy = copy_in_two_steps(path, data, ref.rpartition("=")[2])
+    variant_name, _, variables = variant.partition(":")
+    server_env = parse_data(variables.split(",")) if variables else {}
+    ref_label, _, commit = ref.rpartition("=")
     results: dict[str, Any] = {
         "data": data,
-        "ref": ref,
-        "variant": name,
+        "ref": ref_label or commit,
+        "commit": commit,
+        "variant": variant_name,
         "server_env": server_env,
         "copy": copy,
         "endpoints": {},
@@ -296,6 +298,17 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def copy_table(results: list[dict[str, Any]]) -> str:
+    """`copier copy` per run: the template's own work, and the post-copy task (`uv lock`)."""
+    rows = ["| run | template work s | post-copy task (.env, uv lock) s |", "|---|---|---|"]
+    for result in results:
+        copy = result["copy"]
+        rows.append(
+            f"| {label(result)} | {copy['template_seconds']:.2f} | {copy['task_seconds']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 def chart(results: list[dict[str, Any]], destination: Path) -> None:
     """Bars of req/s per endpoint, one bar per run, into a PNG."""
     import matplotlib
@@ -336,7 +349,10 @@ def main() -> int:
     parser.add_argument("--data", action="append", default=[], help="question=answer[,answer...]")
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument(
-        "--ref", action="append", default=[], help="template commit to copy (default HEAD)"
+        "--ref",
+        action="append",
+        default=[],
+        help="[LABEL=]COMMIT: the template commit to copy (default HEAD)",
     )
     parser.add_argument(
         "--variant",
@@ -364,6 +380,8 @@ def main() -> int:
     (arguments.out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, arguments.out / "http.png")
     print(table(results))
+    print()
+    print(copy_table(results))
     print(f"written: {arguments.out / 'http.json'}, {arguments.out / 'http.png'}")
     return 0
 
