@@ -1,20 +1,24 @@
 """HTTP throughput of generated projects against bare Django (the limit), from one run.
 
 For each combination (the product of the --data values; default tenancy none and shared,
-Django 6.1, htmx on) and each template ref (--ref, default HEAD): copy the template (timing
-the template work and the post-copy `uv lock` apart), install, migrate and seed 50
-articles with tags and comments (and, with tenancy, a demo tenant). Then serve it with its
-production web command (includes/deploy.jinja: the server mode follows from it), 2
-workers, production settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and
-load each endpoint with wrk: -c 32 for the rate and latency, then -c 256 for the errors.
-The same command serves bench/bare/ (a hello view, and the project's article list template
-rendered with no middleware) as the limit. Last, each endpoint's SQL queries, counted
-through Django's test client under the same settings.
+Django 6.1, htmx on), each template ref (--ref, default HEAD) and each server environment
+(--variant): copy the template (timing the template work and the post-copy `uv lock`
+apart), install, migrate and seed 50 articles with tags and comments (and, with tenancy, a
+demo tenant). Then serve it with its production web command, 2 workers, production
+settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load each endpoint with
+wrk: -c 32 for the rate and latency, then -c 256 for the errors. The same command serves
+bench/bare/ (a hello view, and the project's article list template rendered with no
+middleware) as the limit, each bare endpoint measured just before its counterpart. Last,
+each endpoint's SQL queries, counted through Django's test client under the same settings.
+
+The server mode (wsgi or asgi) is whatever includes/deploy.jinja's web command serves for
+the answers: once copier.yml asks for the server, `--data server=wsgi,asgi` benches both.
 
 Numbers, not pass/fail: this machine is shared, so compare ratios from one run.
 
     nice -n 10 uv run python bench/http.py [--data tenancy=none,shared ...] [--seconds 5]
-        [--ref before=<commit> --ref after=HEAD] [--out bench/results]
+        [--ref before=<commit> --ref after=HEAD] [--variant threads1:GUNICORN_THREADS=1]
+        [--out bench/results]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import re
 import shutil
 import tempfile
 import urllib.request
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +114,11 @@ class Endpoint:
     method: str = "GET"
 
 
-BARE = [Endpoint("bare hello", "/hello"), Endpoint("bare page", "/page?page_size=50")]
+# The limit each of our endpoints is measured against, by name.
+BARE_COUNTERPART = {
+    "healthz": Endpoint("bare hello", "/hello"),
+    "html list": Endpoint("bare page", "/page?page_size=50"),
+}
 BODY = json.dumps({"title": "Written under load", "body": "Text " * 50})
 
 
@@ -197,44 +206,51 @@ def bench_combination(
         manifest = json.loads((path / "staticfiles" / "staticfiles.json").read_text())
         static = manifest["paths"]["core/swagger-ui.css"]
         ours = endpoints(bench.answers, bench.article, static)
-        with serve(
-            bound_to_loopback(web, port),
-            port=port,
-            cwd=path,
-            env=bench.project.env | production,
-            log=scratch / "server.log",
-        ) as base:
-            token = access_token(base, bench.host)
-            auth = {
-                "": {"Accept-Encoding": "gzip, br"},
-                "session": {"Cookie": cookie},
-                "token": {"Authorization": f"Bearer {token}"},
-            }
-            for endpoint in ours:
-                headers = {"Host": bench.host, "X-Forwarded-Proto": "https"} | auth[endpoint.auth]
-                results["endpoints"][endpoint.name] = load(base, endpoint, headers, seconds)
-
+        bare_port = free_port()
         bare_env = (
             bench.project.env
             | {
                 "DJANGO_SETTINGS_MODULE": "bare",
                 "PYTHONPATH": str(BENCH / "bare"),
                 "BARE_TEMPLATE_DIRS": template_dirs(path),
-                "PORT": str(port),
+                "PORT": str(bare_port),
                 "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
             }
             | server_env
         )
-        bare = BARE if bench.answers.get("use_htmx") else BARE[:1]
-        with serve(
-            bound_to_loopback(bare_command(web), port),
-            port=port,
-            cwd=path,
-            env=bare_env,
-            log=scratch / "bare.log",
-        ) as base:
-            for endpoint in bare:
-                headers = {"Accept-Encoding": "gzip, br"}
+        with ExitStack() as servers:
+            base = servers.enter_context(
+                serve(
+                    bound_to_loopback(web, port),
+                    port=port,
+                    cwd=path,
+                    env=bench.project.env | production,
+                    log=scratch / "server.log",
+                )
+            )
+            bare_base = servers.enter_context(
+                serve(
+                    bound_to_loopback(bare_command(web), bare_port),
+                    port=bare_port,
+                    cwd=path,
+                    env=bare_env,
+                    log=scratch / "bare.log",
+                )
+            )
+            token = access_token(base, bench.host)
+            plain = {"Accept-Encoding": "gzip, br"}
+            auth = {
+                "": plain,
+                "session": {"Cookie": cookie},
+                "token": {"Authorization": f"Bearer {token}"},
+            }
+            # Each bare endpoint runs just before its counterpart, under the same conditions
+            # on this shared machine; both servers run throughout, the idle one waits.
+            for endpoint in ours:
+                limit = BARE_COUNTERPART.get(endpoint.name)
+                if limit is not None:
+                    results["endpoints"][limit.name] = load(bare_base, limit, plain, seconds)
+                headers = {"Host": bench.host, "X-Forwarded-Proto": "https"} | auth[endpoint.auth]
                 results["endpoints"][endpoint.name] = load(base, endpoint, headers, seconds)
 
         requests = [
