@@ -333,6 +333,8 @@ def chart(results: list[dict[str, Any]], destination: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(name for result in results for name in result["endpoints"]))
+    # Only what tells the runs apart.
+    varying = [key for key in results[0]["data"] if len({r["data"][key] for r in results}) > 1]
     width = 0.8 / len(results)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for index, result in enumerate(results):
@@ -341,10 +343,14 @@ def chart(results: list[dict[str, Any]], destination: Path) -> None:
             for name in names
         ]
         positions = [n + (index - (len(results) - 1) / 2) * width for n in range(len(names))]
-        axes.bar(positions, rates, width, label=label(result))
+        answers = " ".join(f"{key}={result['data'][key]}" for key in varying)
+        variant = f" {result['variant']}" if result["variant"] else ""
+        legend = f"{answers} {result['server']}{variant} @{result['ref']}".strip()
+        axes.bar(positions, rates, width, label=legend)
     axes.set_xticks(range(len(names)), names, rotation=20)
     axes.set_ylabel(f"requests per second (wrk, {CONNECTIONS} connections)")
-    axes.set_title("Generated project vs bare Django, 2 workers, production settings")
+    answers = ", ".join(f"{k}={v}" for k, v in results[0]["data"].items() if k not in varying)
+    axes.set_title(f"Generated project vs bare Django: 2 workers, production settings\n{answers}")
     axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(destination, dpi=100)
