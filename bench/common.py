@@ -225,8 +225,11 @@ def production_env(project: Project, port: int, **env: str) -> dict[str, str]:
         TENANT_BASE_DOMAIN="localhost",
         DJANGO_SECURE_SSL_REDIRECT="false",
         JWT_ACCESS_MINUTES="60",
-        # One reader sends every request: lift its rate limit, keep the throttle.
+        # One reader sends every request: lift its rate limits, keep the throttles.
         API_THROTTLE_USER="1000000/second",
+        API_THROTTLE_LOGIN="1000000/second",
+        # Nothing in Redis is shared with another run (throttle counters, cached lists).
+        DJANGO_CACHE_KEY_PREFIX=f"bench-{project.database}",
         PORT=str(port),
         WEB_CONCURRENCY="2",
         **env,
