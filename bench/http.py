@@ -1,0 +1,412 @@
+"""HTTP throughput of generated projects against bare Django (the limit), from one run.
+
+For each combination (the product of the --data values; default tenancy none and shared,
+Django 6.1, htmx on), each template ref (--ref, default HEAD) and each server environment
+(--variant): copy the template (timing the template work and the post-copy `uv lock`
+apart), install, migrate and seed 50 articles with tags and comments (and, with tenancy, a
+demo tenant). Then serve it with its production web command, 2 workers, production
+settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load each endpoint with
+wrk: -c 32 for the rate and latency, then -c 256 for the errors. The same command serves
+bench/bare/ (a hello view, and the project's article list template rendered with no
+middleware) as the limit, each bare endpoint measured just before its counterpart. Last,
+each endpoint's SQL queries, counted through Django's test client under the same settings.
+
+The server mode (wsgi or asgi) is whatever includes/deploy.jinja's web command serves for
+the answers: once copier.yml asks for the server, `--data server=wsgi,asgi` benches both.
+
+Numbers, not pass/fail: this machine is shared, so compare ratios from one run.
+
+    nice -n 10 uv run python bench/http.py [--data tenancy=none,shared ...] [--seconds 5]
+        [--ref before=<commit> --ref after=HEAD] [--variant threads1:GUNICORN_THREADS=1]
+        [--out bench/results]
+"""
+
+from __future__ import annotations
+
+import sys
+
+# This file's name shadows the standard library's `http` package, which urllib imports: look
+# in bench/ after the standard library.
+sys.path.append(sys.path.pop(0))
+
+import argparse
+import itertools
+import json
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common import (
+    EMAIL,
+    access_token,
+    bound_to_loopback,
+    copy_in_two_steps,
+    parse_data,
+    production_env,
+    seeded,
+    server_mode,
+    web_command,
+    wrk,
+)
+
+from tests.servers import free_port, serve
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_DATA = {"tenancy": "none,shared", "django_version": "6.1", "use_htmx": "true"}
+CONNECTIONS = 32
+MANY_CONNECTIONS = 256
+CREATE = BENCH / "create_article.lua"
+
+# A session of the reader, for the pages (run inside the tenant, if any).
+SESSION = """
+from django.conf import settings
+from django.test import Client
+from {slug}.accounts.models import User
+
+def main():
+    client = Client()
+    client.force_login(User.objects.get(email={email!r}))
+    name = settings.SESSION_COOKIE_NAME
+    print(f"SESSION {{name}}={{client.cookies[name].value}}")
+"""
+# Each endpoint's SQL queries on every database: a first request (the list caches emptied)
+# and the same request again.
+COUNT_QUERIES = """
+import json
+from contextlib import ExitStack
+from django.conf import settings
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from {slug}.articles.cache import forget_lists
+
+def queries(client, method, path, headers, body):
+    with ExitStack() as stack:
+        captured = [stack.enter_context(CaptureQueriesContext(c)) for c in connections.all()]
+        response = client.generic(
+            method, path, body, content_type="application/json", headers=headers
+        )
+    return response.status_code, sum(len(c) for c in captured)
+
+def main():
+    forget_lists()
+    for name, method, path, headers, cookies, body in {requests!r}:
+        client = Client(HTTP_HOST={host!r})
+        client.cookies.load(cookies)
+        status, first = queries(client, method, path, headers, body)
+        _, repeat = queries(client, method, path, headers, body)
+        found = {{"status": status, "first": first, "repeat": repeat}}
+        print("QUERIES " + json.dumps([name, found]))
+"""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    auth: str = ""  # "session" (a page) or "token" (the API)
+    method: str = "GET"
+
+
+# The limit each of our endpoints is measured against, by name.
+BARE_COUNTERPART = {
+    "healthz": Endpoint("bare hello", "/hello"),
+    "html list": Endpoint("bare page", "/page?page_size=50"),
+}
+BODY = json.dumps({"title": "Written under load", "body": "Text " * 50})
+
+
+def endpoints(answers: dict[str, Any], article: int, static: str) -> list[Endpoint]:
+    pages = [Endpoint("html list", "/articles/?page_size=50", "session")]
+    return [
+        Endpoint("healthz", "/healthz"),
+        Endpoint("static file", f"/static/{static}"),
+        *(pages if answers.get("use_htmx") else []),
+        Endpoint("api list", "/api/v1/articles/?page_size=50", "token"),
+        Endpoint("api detail", f"/api/v1/articles/{article}/", "token"),
+        Endpoint("api create", "/api/v1/articles/", "token", "POST"),
+    ]
+
+
+def drained(base: str) -> None:
+    """Wait until the server has answered what wrk left queued when it stopped."""
+    with urllib.request.urlopen(base + "/healthz", timeout=60) as response:
+        response.read()
+
+
+def load(base: str, endpoint: Endpoint, headers: dict[str, str], seconds: int) -> dict[str, Any]:
+    """wrk at CONNECTIONS (rate, latency), then at MANY_CONNECTIONS (errors).
+
+    Each run starts on an idle server: none waits behind the requests of the one before.
+    """
+    url = base + endpoint.path
+    script = CREATE if endpoint.method == "POST" else None
+    measured = {}
+    for connections, length in (
+        (CONNECTIONS, 1),
+        (CONNECTIONS, seconds),
+        (MANY_CONNECTIONS, seconds),
+    ):
+        drained(base)  # the first run warms up connections, caches and workers
+        found = wrk(url, headers, length, connections=connections, script=script)
+        measured[f"c{connections}"] = found.as_dict()
+    first = measured[f"c{CONNECTIONS}"]
+    many = measured[f"c{MANY_CONNECTIONS}"]
+    print(
+        f"  {endpoint.name:<12} {first['rate']:9.1f} req/s  p50 {first['p50_ms']} ms  "
+        f"p99 {first['p99_ms']} ms  at {MANY_CONNECTIONS}: {many['non_2xx']} non-2xx, "
+        f"{many['socket_errors']} socket errors, {many['timeouts']} timeouts"
+    )
+    return measured
+
+
+def bare_command(command: list[str]) -> list[str]:
+    """The same web command serving bench/bare/ instead of the project's config package."""
+    return [re.sub(r"^config\.(wsgi|asgi)", r"bare_\1", part) for part in command]
+
+
+def template_dirs(path: Path) -> str:
+    return os.pathsep.join(str(folder) for folder in sorted(path.glob("**/templates")))
+
+
+def bench_combination(
+    data: dict[str, str], ref: str, variant: str, scratch: Path, seconds: int
+) -> dict[str, Any]:
+    """Every endpoint of one combination at `ref`, with the server env of `variant`."""
+    path = scratch / "project"
+    copy = copy_in_two_steps(path, data, ref.rpartition("=")[2])
+    variant_name, _, variables = variant.partition(":")
+    server_env = parse_data(variables.split(",")) if variables else {}
+    ref_label, _, commit = ref.rpartition("=")
+    results: dict[str, Any] = {
+        "data": data,
+        "ref": ref_label or commit,
+        "commit": commit,
+        "variant": variant_name,
+        "server_env": server_env,
+        "copy": copy,
+        "endpoints": {},
+    }
+    with seeded(path, f"bench-http-{ref}-{sorted(data.items())}") as bench:
+        port = free_port()
+        production = production_env(bench.project, port, **server_env)
+        web = web_command(bench.answers)
+        results["server"] = server_mode(web)
+        # As the image build does: the manifest storage names each file by its hash.
+        bench.project.manage("collectstatic", "--no-input", "--verbosity", "0", **production)
+        session = bench.shell(SESSION.format(slug=bench.slug, email=EMAIL), **production)
+        cookie = re.findall(r"^SESSION (\S+)$", session, re.MULTILINE)[-1]
+
+        manifest = json.loads((path / "staticfiles" / "staticfiles.json").read_text())
+        static = manifest["paths"]["core/swagger-ui.css"]
+        ours = endpoints(bench.answers, bench.article, static)
+        bare_port = free_port()
+        bare_env = (
+            bench.project.env
+            | {
+                "DJANGO_SETTINGS_MODULE": "bare",
+                "PYTHONPATH": str(BENCH / "bare"),
+                "BARE_TEMPLATE_DIRS": template_dirs(path),
+                "PORT": str(bare_port),
+                "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
+            }
+            | server_env
+        )
+        with ExitStack() as servers:
+            base = servers.enter_context(
+                serve(
+                    bound_to_loopback(web, port),
+                    port=port,
+                    cwd=path,
+                    env=bench.project.env | production,
+                    log=scratch / "server.log",
+                )
+            )
+            bare_base = servers.enter_context(
+                serve(
+                    bound_to_loopback(bare_command(web), bare_port),
+                    port=bare_port,
+                    cwd=path,
+                    env=bare_env,
+                    log=scratch / "bare.log",
+                )
+            )
+            token = access_token(base, bench.host)
+            plain = {"Accept-Encoding": "gzip, br"}
+            auth = {
+                "": plain,
+                "session": {"Cookie": cookie},
+                "token": {"Authorization": f"Bearer {token}"},
+            }
+            # Each bare endpoint runs just before its counterpart, under the same conditions
+            # on this shared machine; both servers run throughout, the idle one waits.
+            for endpoint in ours:
+                limit = BARE_COUNTERPART.get(endpoint.name)
+                if limit is not None:
+                    results["endpoints"][limit.name] = load(bare_base, limit, plain, seconds)
+                headers = {"Host": bench.host, "X-Forwarded-Proto": "https"} | auth[endpoint.auth]
+                results["endpoints"][endpoint.name] = load(base, endpoint, headers, seconds)
+
+        requests = [
+            (
+                endpoint.name,
+                endpoint.method,
+                endpoint.path,
+                {"Authorization": f"Bearer {token}"} if endpoint.auth == "token" else {},
+                cookie if endpoint.auth == "session" else "",
+                BODY if endpoint.method == "POST" else "",
+            )
+            for endpoint in ours
+            if not endpoint.path.startswith("/static/")
+        ]
+        counting = COUNT_QUERIES.format(slug=bench.slug, host=bench.host, requests=requests)
+        for line in bench.shell(counting, **production).splitlines():
+            if line.startswith("QUERIES "):
+                name, found = json.loads(line.removeprefix("QUERIES "))
+                results["endpoints"][name]["queries"] = found
+    results["ratios"] = ratios(results["endpoints"])
+    return results
+
+
+def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each endpoint's rate over the bare hello's, and the page's over the bare page's."""
+    rate = {name: found[f"c{CONNECTIONS}"]["rate"] for name, found in measured.items()}
+    found: dict[str, dict[str, float]] = {}
+    for name, value in rate.items():
+        found[name] = {"/bare hello": round(value / rate["bare hello"], 3)}
+    if "bare page" in rate and "html list" in rate:
+        found["html list"]["/bare page"] = round(rate["html list"] / rate["bare page"], 3)
+    return found
+
+
+def label(result: dict[str, Any]) -> str:
+    answers = ",".join(f"{key}={value}" for key, value in result["data"].items())
+    variant = f" {result['variant']}" if result["variant"] else ""
+    return f"{answers} {result['server']}{variant} @{result['ref']}"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """A Markdown table of every run: one row per endpoint."""
+    header = (
+        "| run | endpoint | req/s | p50 ms | p99 ms | errors at 256 | timeouts at 256 "
+        "| SQL queries | / bare page | / bare hello |"
+    )
+    rows = [header, "|" + "---|" * 10]
+    for result in results:
+        for name, found in result["endpoints"].items():
+            load32 = found[f"c{CONNECTIONS}"]
+            load256 = found[f"c{MANY_CONNECTIONS}"]
+            queries = found.get("queries")
+            count = f"{queries['first']} / {queries['repeat']}" if queries else ""
+            ratio = result["ratios"][name]
+            rows.append(
+                f"| {label(result)} | {name} | {load32['rate']:.0f} | {load32['p50_ms']} "
+                f"| {load32['p99_ms']} | {load256['non_2xx'] + load256['socket_errors']} "
+                f"| {load256['timeouts']} | {count} | {ratio.get('/bare page', '')} "
+                f"| {ratio['/bare hello']} |"
+            )
+    return "\n".join(rows)
+
+
+def copy_table(results: list[dict[str, Any]]) -> str:
+    """`copier copy` per run: the template's own work, and the post-copy task (`uv lock`)."""
+    rows = ["| run | template work s | post-copy task (.env, uv lock) s |", "|---|---|---|"]
+    for result in results:
+        copy = result["copy"]
+        rows.append(
+            f"| {label(result)} | {copy['template_seconds']:.2f} | {copy['task_seconds']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def chart(results: list[dict[str, Any]], destination: Path) -> None:
+    """Bars of req/s per endpoint, one bar per run, into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(name for result in results for name in result["endpoints"]))
+    # Only what tells the runs apart.
+    varying = [key for key in results[0]["data"] if len({r["data"][key] for r in results}) > 1]
+    width = 0.8 / len(results)
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    for index, result in enumerate(results):
+        rates = [
+            result["endpoints"].get(name, {}).get(f"c{CONNECTIONS}", {}).get("rate", 0)
+            for name in names
+        ]
+        positions = [n + (index - (len(results) - 1) / 2) * width for n in range(len(names))]
+        answers = " ".join(f"{key}={result['data'][key]}" for key in varying)
+        variant = f" {result['variant']}" if result["variant"] else ""
+        legend = f"{answers} {result['server']}{variant} @{result['ref']}".strip()
+        axes.bar(positions, rates, width, label=legend)
+    axes.set_xticks(range(len(names)), names, rotation=20)
+    axes.set_ylabel(f"requests per second (wrk, {CONNECTIONS} connections)")
+    answers = ", ".join(f"{k}={v}" for k, v in results[0]["data"].items() if k not in varying)
+    axes.set_title(f"Generated project vs bare Django: 2 workers, production settings\n{answers}")
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(destination, dpi=100)
+
+
+def combinations(items: list[str]) -> list[dict[str, str]]:
+    """Every combination of the --data values (comma-separated alternatives)."""
+    choices = DEFAULT_DATA | dict(item.split("=", 1) for item in items)
+    keys = list(choices)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(choices[key].split(",") for key in keys))
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", action="append", default=[], help="question=answer[,answer...]")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        help="[LABEL=]COMMIT: the template commit to copy (default HEAD)",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="NAME:VAR=value[,VAR=value]: server environment for both servers, e.g. "
+        "threads1:GUNICORN_THREADS=1",
+    )
+    parser.add_argument("--out", type=Path, default=BENCH / "results", help="results folder")
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 1
+
+    results = []
+    for data in combinations(arguments.data):
+        for ref, variant in itertools.product(arguments.ref or ["HEAD"], arguments.variant or [""]):
+            answers = ", ".join(f"{k}={v}" for k, v in data.items())
+            print(f"combination: {answers} @{ref} {variant}")
+            with tempfile.TemporaryDirectory() as scratch:
+                result = bench_combination(data, ref, variant, Path(scratch), arguments.seconds)
+                results.append(result)
+
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    (arguments.out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, arguments.out / "http.png")
+    print(table(results))
+    print()
+    print(copy_table(results))
+    print(f"written: {arguments.out / 'http.json'}, {arguments.out / 'http.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
