@@ -7,23 +7,17 @@ the same data through the project's own services.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/http.py shadows the standard library's `http` package, which urllib imports: a script
-# run from bench/ looks there after the standard library.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.append(sys.path.pop(0))
-
 import json
 import os
 import re
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import copier

@@ -1,7 +1,7 @@
 """The limit: bare Django, serving a hello view and the generated article list template.
 
 No middleware, no database, and no apps beyond what the template needs (django-htmx's tags;
-django-template-partials on Django 5.2). bench/http.py serves it with the generated
+django-template-partials on Django 5.2). bench/http_endpoints.py serves it with the generated
 project's own web command and virtualenv, this package's WSGI application in place of the
 project's, and the project's template folders in BARE_TEMPLATE_DIRS. The page gets the
 context the project's view would give it (50 published articles of the signed-in reader,

@@ -16,18 +16,12 @@ the answers: once copier.yml asks for the server, `--data server=wsgi,asgi` benc
 
 Numbers, not pass/fail: this machine is shared, so compare ratios from one run.
 
-    nice -n 10 uv run python bench/http.py [--data tenancy=none,shared ...] [--seconds 5]
+    nice -n 10 uv run python bench/http_endpoints.py [--data tenancy=none,shared ...] [--seconds 5]
         [--ref before=<commit> --ref after=HEAD] [--variant threads1:GUNICORN_THREADS=1]
         [--out bench/results]
 """
 
 from __future__ import annotations
-
-import sys
-
-# This file's name shadows the standard library's `http` package, which urllib imports: look
-# in bench/ after the standard library.
-sys.path.append(sys.path.pop(0))
 
 import argparse
 import itertools
@@ -35,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import urllib.request
 from contextlib import ExitStack
