@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import generate  # noqa: E402
+from tests.servers import background  # noqa: E402
 from tests.test_project import Project, fresh_database  # noqa: E402
 
 CONCURRENCY = 2
@@ -84,25 +84,9 @@ def run_pool(
     name = f"bench-{pool}@%h"
     full = [f".venv/bin/{program}", *options, "--pool", pool, "--concurrency", str(CONCURRENCY)]
     full += ["--hostname", name, "--loglevel", "WARNING"]
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            full,
-            cwd=project.path,
-            env=project.env | env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with background(full, cwd=project.path, env=project.env | env, log=log):
         wait_until_ready(project, env, name.replace("%h", os.uname().nodename))
         output_text = project.manage("shell", "-c", SEND.format(tasks=tasks), **env)
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
     line = next(line for line in output_text.splitlines() if line.startswith("RESULT "))
     _, _, sent, done = line.split()
     return float(sent), float(done)

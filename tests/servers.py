@@ -4,6 +4,7 @@ And `run_ok`, for the one-shot commands around it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -47,20 +48,14 @@ def wait_until_up(
 
 
 @contextmanager
-def serve(
-    command: Sequence[str],
-    *,
-    port: int,
-    cwd: Path,
-    env: dict[str, str],
-    log: Path,
-    start_seconds: float = START_SECONDS,
-) -> Iterator[str]:
-    """Run `command` (listening on 127.0.0.1:`port`) until the block ends; yield its base URL.
+def background(
+    command: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` until the block ends, its output in `log`.
 
-    Ready once /healthz answers 200. The command leads a process group of its own, stopped
-    whole (workers, an autoreloader's child) with SIGTERM, then SIGKILL after STOP_SECONDS.
-    Its output goes to `log`, whose path is printed for a failing test's report.
+    The command leads a process group of its own, stopped whole (workers, an autoreloader's
+    child) with SIGTERM, then SIGKILL after STOP_SECONDS; a group the block already ended is
+    left as it is.
     """
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -72,15 +67,42 @@ def serve(
             start_new_session=True,
         )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log, start_seconds)
-        yield f"http://127.0.0.1:{port}"
+        yield process
     finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_SECONDS)
+        process.wait(timeout=STOP_SECONDS)
+
+
+@contextmanager
+def serve(
+    command: Sequence[str],
+    *,
+    port: int,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    start_seconds: float = START_SECONDS,
+) -> Iterator[str]:
+    """Run `command` (listening on 127.0.0.1:`port`) until the block ends; yield its base URL.
+
+    Ready once /healthz answers 200; stopped like any `background` command. Its log's path is
+    printed for a failing test's report.
+    """
+    try:
+        with background(command, cwd=cwd, env=env, log=log) as process:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process, log, start_seconds)
+            yield f"http://127.0.0.1:{port}"
+    finally:
         print(f"server log: {log}")
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from .conftest import ProjectCache
 from .matrix import Combination, combinations, resolve
+from .servers import background
 from .test_project import Project, fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -83,26 +84,9 @@ def worker(project: Project, env: dict[str, str], log: Path) -> Iterator[subproc
     command = [".venv/bin/celery", "--app", "config.celery:app", "worker", "--pool", "prefork"]
     command += ["--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat"]
     command += ["--without-mingle", "--without-gossip"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=project.path,
-            env=project.env | env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with background(command, cwd=project.path, env=project.env | env, log=log) as process:
         eventually(lambda: b"ready." in log.read_bytes(), "the worker is ready", process, log)
         yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 def eventually(
