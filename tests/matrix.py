@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,15 +74,19 @@ class Matrix:
         return math.prod(len(values) for values in self.axes.values())
 
 
-def _environment() -> SandboxedEnvironment:
+@cache
+def _compile(expression: str) -> Template:
     # The same filters Copier renders copier.yml with.
-    return SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    environment = SandboxedEnvironment(
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+    )
+    return environment.from_string(expression)
 
 
 def render(expression: Any, context: Answers) -> Any:
     if not isinstance(expression, str):
         return expression
-    return _environment().from_string(expression).render(**context)
+    return _compile(expression).render(**context)
 
 
 def is_true(expression: Any, context: Answers) -> bool:
@@ -117,17 +122,17 @@ def resolve(axis_values: Answers) -> tuple[Answers, Answers, list[str]]:
         else:
             default = render(default, context)
         applies = not question.computed and is_true(spec.get("when", True), context)
-        value = axis_values.get(question.name, default) if applies else default
-        context[question.name] = value
-        if not applies:
-            continue
-        if question.name in axis_values:
-            asked[question.name] = value
-        if message := render(spec.get("validator", ""), context).strip():
+        given = not question.computed and question.name in axis_values
+        context[question.name] = axis_values[question.name] if given else default
+        if applies and given:
+            asked[question.name] = context[question.name]
+        # Copier validates an answer given with --data even where `when` skips the question.
+        if (applies or given) and (message := render(spec.get("validator", ""), context).strip()):
             errors.append(f"{question.name}: {message}")
     return context, asked, errors
 
 
+@cache
 def derive() -> Matrix:
     axes = {q.name: values for q in questions() if not q.computed and (values := q.values)}
     matrix = Matrix(axes)

@@ -31,6 +31,10 @@ BAD_ANSWERS = [
     ("domain_name", "localhost", "is not a hostname"),
     ("domain_name", "-bad.example.com", "is not a hostname"),
 ]
+# Answers valid alone that contradict another answer.
+BAD_PAIRS = [
+    ({"server": "wsgi", "use_channels": True}, "use_channels", "Channels needs an ASGI server"),
+]
 BAD_CHOICES = [("django_version", "4.2"), ("django_version", "5.1")]
 
 GOOD_ANSWERS = [
@@ -51,6 +55,18 @@ def test_bad_answer_is_refused_before_anything_is_written(
         generate(destination, {question: answer})
     assert question in str(refusal.value)
     assert not destination.exists()
+
+
+@pytest.mark.parametrize(("data", "question", "reason"), BAD_PAIRS)
+def test_contradicting_answers_are_refused_before_anything_is_written(
+    tmp_path: Path, data: dict[str, object], question: str, reason: str
+) -> None:
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match=reason) as refusal:
+        generate(destination, data)
+    assert question in str(refusal.value)
+    assert not destination.exists()
+    assert any(reason in error for error in resolve(data)[2])
 
 
 @pytest.mark.parametrize(("question", "answer"), BAD_CHOICES)
