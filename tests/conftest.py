@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -17,11 +18,14 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 import copier
+import copier.errors
 import pytest
 
 from .matrix import ROOT, Combination, combinations, derive
 
 TIERS = ("questions", "render", "project", "e2e")
+# The question whose answers change only what a deployment needs (tier 3 shares runs over it).
+DEPLOY_TARGET_AXIS = "cloud"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -116,10 +120,40 @@ def generate(destination: Path, data: dict[str, object]) -> Path:
     return destination
 
 
+def generate_from_uv_cache(destination: Path, data: dict[str, object]) -> Path:
+    """`generate`, its post-copy `uv lock` offline when uv's cache holds every package it needs.
+
+    The template pins uv's `exclude-newer`, so an offline lock resolves the same versions an
+    online one would, without the index round trips (seconds per copy here). A package the
+    cache lacks fails the offline lock, and the copy runs again online.
+    """
+    offline = os.environ.get("UV_OFFLINE")
+    os.environ["UV_OFFLINE"] = "1"
+    try:
+        return generate(destination, data)
+    except copier.errors.TaskError:
+        shutil.rmtree(destination, ignore_errors=True)
+    finally:
+        if offline is None:
+            del os.environ["UV_OFFLINE"]
+        else:
+            os.environ["UV_OFFLINE"] = offline
+    return generate(destination, data)
+
+
 def combination_params() -> list[object]:
-    """The matrix as pytest params; a combination's tests share one xdist worker (loadgroup)."""
+    """The matrix as pytest params, grouped for xdist (loadgroup) by all answers but the cloud.
+
+    A group's tests run on one worker, one after another: each combination is generated once,
+    and the project tier's deploy targets follow the run of the suite they share, so none waits
+    for another worker's run and each starts from its sibling's caches.
+    """
     return [
-        pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group(combination.id))
+        pytest.param(
+            combination,
+            id=combination.id,
+            marks=pytest.mark.xdist_group(combination.without(DEPLOY_TARGET_AXIS).id),
+        )
         for combination in combinations()
     ]
 
@@ -157,7 +191,9 @@ class ProjectCache:
         if combination.id not in self.projects:
             started = time.perf_counter()
             destination = self.root / f"p{len(self.projects)}"
-            self.projects[combination.id] = generate(destination, combination.as_data())
+            self.projects[combination.id] = generate_from_uv_cache(
+                destination, combination.as_data()
+            )
             self.seconds[combination.id] = time.perf_counter() - started
         return self.projects[combination.id]
 

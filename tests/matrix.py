@@ -61,6 +61,9 @@ class Combination:
     def as_data(self) -> Answers:
         return dict(self.data)
 
+    def without(self, axis: str) -> Combination:
+        return Combination(tuple((key, value) for key, value in self.data if key != axis))
+
 
 @dataclass
 class Matrix:

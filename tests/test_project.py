@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -103,9 +104,8 @@ def postgres(*sql: str) -> None:
         )
 
 
-@contextmanager
-def fresh_database(key: str) -> Iterator[str]:
-    """A fresh PostgreSQL database (and its test twin) for one project, dropped after."""
+def new_database(key: str) -> str:
+    """A fresh, empty PostgreSQL database for one project."""
     POSTGRES.require()
     REDIS.require()
     if shutil.which("psql") is None:
@@ -114,12 +114,57 @@ def fresh_database(key: str) -> Iterator[str]:
     name = f"cdp_{os.getpid()}_{zlib.crc32(key.encode()):08x}"
     drop_databases_like(name)
     postgres(f'CREATE DATABASE "{name}"')
+    return name
+
+
+@contextmanager
+def fresh_database(key: str) -> Iterator[str]:
+    """A fresh PostgreSQL database (and its test twins) for one project, dropped after."""
+    name = new_database(key)
     yield name
     drop_databases_like(name)
 
 
+# The databases of this worker's last suite run, by suite key. Its deploy targets run next on
+# the same worker (one xdist group) with the same models and migrations: their suite's test
+# databases are copied for them rather than migrated again.
+_kept_databases: dict[str, str] = {}
+
+
+def suite_database(key: str) -> str:
+    """A fresh database for a suite run, kept (with its test twins) until the next one."""
+    for name in _kept_databases.values():
+        drop_databases_like(name)
+    _kept_databases.clear()
+    _kept_databases[key] = new_database(key)
+    return _kept_databases[key]
+
+
+@atexit.register
+def _drop_kept_databases() -> None:
+    for name in _kept_databases.values():
+        drop_databases_like(name)
+
+
+def copy_test_databases(key: str, to: str) -> None:
+    """Give `to` the test databases of suite `key`'s run, if this worker still holds them."""
+    source = _kept_databases.get(key)
+    if source is None:
+        return
+    postgres(
+        *[
+            f'CREATE DATABASE "{test.replace(source, to)}" TEMPLATE "{test}"'
+            for test in databases_like(f"test_{source}")
+        ]
+    )
+
+
 def drop_databases_like(name: str) -> None:
     """Drop `name` and every database the project's tests derived from it (test_, tenants)."""
+    postgres(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases_like(name)])
+
+
+def databases_like(name: str) -> list[str]:
     listing = subprocess.run(
         [
             "psql",
@@ -137,7 +182,7 @@ def drop_databases_like(name: str) -> None:
         text=True,
         timeout=60,
     )
-    postgres(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in listing.stdout.split()])
+    return listing.stdout.split()
 
 
 def read_by_this_tier(project: Path) -> list[Path]:
@@ -193,58 +238,58 @@ def run_git_hooks(project: Project) -> None:
     project.run(".venv/bin/pre-commit", "run", "--all-files", "--show-diff-on-failure")
 
 
-def install_check_and_test(path: Path, combination: Combination) -> None:
+def install_check_and_test(path: Path, combination: Combination, suite_key: str) -> None:
     """The whole pipeline: what a new project's CI runs, and what a developer's first day does."""
-    with fresh_database(combination.id) as database:
-        project = Project(path, database)
-        install(project)
-        commands = [
-            ["check", "--fail-level", "WARNING"],
-            ["makemigrations", "--check", "--dry-run"],
-            ["migrate", "--noinput"],
+    project = Project(path, suite_database(suite_key))
+    install(project)
+    commands = [
+        ["check", "--fail-level", "WARNING"],
+        ["makemigrations", "--check", "--dry-run"],
+        ["migrate", "--noinput"],
+    ]
+    tenants = combination.as_data().get("tenancy", "none") != "none"
+    if tenants:
+        commands += [
+            ["migrate_tenants"],
+            [
+                "add_tenant",
+                "demo",
+                "--name=Demo",
+                "--admin-email=admin@demo.test",
+                "--admin-password=Not-a-real-pw-1",
+            ],
+            ["list_tenants"],
         ]
-        tenants = combination.as_data().get("tenancy", "none") != "none"
-        if tenants:
-            commands += [
-                ["migrate_tenants"],
-                [
-                    "add_tenant",
-                    "demo",
-                    "--name=Demo",
-                    "--admin-email=admin@demo.test",
-                    "--admin-password=Not-a-real-pw-1",
-                ],
-                ["list_tenants"],
-            ]
-        output = project.manage("shell", "-c", call_commands(*commands))
-        if tenants:
-            assert "demo\tDemo" in output
-        check_production(project)
-        with_dsn = project.production(SENTRY_DSN="https://key@127.0.0.1/1")
-        assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
-        mypy(project)
-        run_git_hooks(project)
-        # Coverage's data file goes beside the project: later tiers read the rendered files.
-        output = project.run(
-            ".venv/bin/pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--create-db",
-            "--cov",
-            COVERAGE_FILE=str(path.with_suffix(".coverage")),
-        )
-        assert "Required test coverage of 90" in output
-        assert_suite_passed(output)
+    output = project.manage("shell", "-c", call_commands(*commands))
+    if tenants:
+        assert "demo\tDemo" in output
+    check_production(project)
+    with_dsn = project.production(SENTRY_DSN="https://key@127.0.0.1/1")
+    assert "sentry active: True" in project.manage("shell", "-c", SENTRY_IS_ACTIVE, **with_dsn)
+    mypy(project)
+    run_git_hooks(project)
+    # Coverage's data file goes beside the project: later tiers read the rendered files.
+    output = project.run(
+        ".venv/bin/pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--create-db",
+        "--cov",
+        COVERAGE_FILE=str(path.with_suffix(".coverage")),
+    )
+    assert "Required test coverage of 90" in output
+    assert_suite_passed(output)
 
 
-def check_deploy_target(path: Path, combination: Combination) -> None:
+def check_deploy_target(path: Path, combination: Combination, suite_key: str) -> None:
     """What another deploy target changes, once the same project for another target passed.
 
     Its own lock installs, mypy and the git hooks pass on every file, the production settings
     pass `check --deploy`, and the suite's tests of the production settings pass.
     """
     with fresh_database(combination.id) as database:
+        copy_test_databases(suite_key, to=database)
         project = Project(path, database)
         install(project)
         check_production(project)
@@ -281,14 +326,14 @@ def test_project_installs_checks_migrates_and_passes(
             "project suite",
             suite_key,
             combination.id,
-            lambda: install_check_and_test(path, combination),
+            lambda: install_check_and_test(path, combination, suite_key),
         )
         request.node.user_properties.append(("shared project suite", suite.owner))
         if suite.owner == combination.id:
             assert suite.passed, suite.message
             return
         assert suite.passed, f"(the suite run of {suite.owner})\n{suite.message}"
-        check_deploy_target(path, combination)
+        check_deploy_target(path, combination, suite_key)
 
     outcome = shared_runs.run("project", fingerprint(path, read), combination.id, run)
     share(request, "project", outcome, combination.id)
