@@ -108,6 +108,13 @@ def questions() -> tuple[Question, ...]:
     )
 
 
+def cast(question: Question, value: Any) -> Any:
+    """A rendered default as Copier casts it to the question's type (bools only, here)."""
+    if question.spec.get("type") == "bool" and isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "y", "on", "1"}
+    return value
+
+
 def resolve(axis_values: Answers) -> tuple[Answers, Answers, list[str]]:
     """Answer every question as Copier would for `axis_values` given with --defaults.
 
@@ -123,7 +130,7 @@ def resolve(axis_values: Answers) -> tuple[Answers, Answers, list[str]]:
         if isinstance(default, str) and spec.get("type") == "yaml":
             default = yaml.safe_load(default)
         else:
-            default = render(default, context)
+            default = cast(question, render(default, context))
         applies = not question.computed and is_true(spec.get("when", True), context)
         given = not question.computed and question.name in axis_values
         context[question.name] = axis_values[question.name] if given else default
