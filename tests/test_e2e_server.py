@@ -161,6 +161,7 @@ def test_server_mode_under_load_and_live_feed(
         project.run("uv", "sync", "--locked", "--quiet")
         env = server_env(project, database, tenancy)
         seed(project, env, tenancy)
+        project.manage("collectstatic", "--no-input", **env)  # as the image's build does
         cookie = session_cookie(project, env)
         port = free_port()
         with serve(
