@@ -264,8 +264,13 @@ def covering_combinations() -> tuple[Combination, ...]:
     return tuple(chosen)
 
 
+# Choice questions a project may change its mind about after the first copy (tenancy and the
+# cloud are decided once: switching them means moving data or infrastructure).
+SWITCHED_CHOICES = {"django_version", "server"}
+
+
 def switches() -> list[tuple[str, Any, Combination]]:
-    """Each boolean question, and django_version, switched away from its default.
+    """Each boolean question, django_version and server, switched away from its default.
 
     Starts from the first combination of the matrix in which the question is asked.
     """
@@ -275,7 +280,7 @@ def switches() -> list[tuple[str, Any, Combination]]:
         values = question.values
         if question.computed or values is None:
             continue
-        if question.spec.get("type") != "bool" and question.name != "django_version":
+        if question.spec.get("type") != "bool" and question.name not in SWITCHED_CHOICES:
             continue
         start = next(c for c in matrix.combinations if question.name in dict(c.data))
         current = dict(start.data)[question.name]
