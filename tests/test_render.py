@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from .conftest import ProjectCache, combination_params
-from .matrix import Combination, resolve
+from .matrix import Combination, is_true, resolve
 
 pytestmark = pytest.mark.render
 
@@ -148,3 +148,23 @@ def test_celery_only_when_chosen(projects: ProjectCache, combination: Combinatio
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
     assert not mentions, f"Celery appears in a project that did not choose it: {mentions}"
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_channels_only_when_chosen(projects: ProjectCache, combination: Combination) -> None:
+    """Without the live feed (wsgi, or use_channels=false) nothing names websockets or Channels."""
+    context = resolve(combination.as_data())[0]
+    if is_true(context["channels"], context):
+        return
+    project = projects.get(combination)
+    words = re.compile(r"channels|daphne|websocket|consumer|routing\.py", re.I)
+    # The answers file records the answer itself; deploy/ sizes its timeouts by the server
+    # question (includes/deploy.jinja), which words them for long-lived connections.
+    mentions = [
+        str(path.relative_to(project))
+        for path in [*text_files(project), project / "uv.lock"]
+        if path.name != ".copier-answers.yml"
+        and path.relative_to(project).parts[0] != "deploy"
+        and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
+    ]
+    assert not mentions, f"Channels appears in a project that did not choose it: {mentions}"
