@@ -158,13 +158,11 @@ def test_channels_only_when_chosen(projects: ProjectCache, combination: Combinat
         return
     project = projects.get(combination)
     words = re.compile(r"channels|daphne|websocket|consumer|routing\.py", re.I)
-    # The answers file records the answer itself; deploy/ sizes its timeouts by the server
-    # question (includes/deploy.jinja), which words them for long-lived connections.
+    # The answers file records the answer itself.
     mentions = [
         str(path.relative_to(project))
         for path in [*text_files(project), project / "uv.lock"]
         if path.name != ".copier-answers.yml"
-        and path.relative_to(project).parts[0] != "deploy"
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
     assert not mentions, f"Channels appears in a project that did not choose it: {mentions}"
