@@ -1,15 +1,17 @@
 """HTTP throughput of generated projects against bare Django (the limit), from one run.
 
 For each combination (the product of the --data values; default tenancy none and shared,
-Django 6.1, htmx on), each template ref (--ref, default HEAD) and each server environment
-(--variant): copy the template (timing the template work and the post-copy `uv lock`
-apart), install, migrate and seed 50 articles with tags and comments (and, with tenancy, a
-demo tenant). Then serve it with its production web command, 2 workers, production
-settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load each endpoint with
-wrk: -c 32 for the rate and latency, then -c 256 for the errors. The same command serves
-bench/bare/ (a hello view, and the project's article list template rendered with no
-middleware) as the limit, each bare endpoint measured just before its counterpart. Last,
-each endpoint's SQL queries, counted through Django's test client under the same settings.
+Django 6.1, htmx on, server wsgi and asgi), each template ref (--ref, default HEAD) and each
+server environment (--variant): copy the template (timing the template work and the
+post-copy `uv lock` apart), install, migrate and seed 50 articles with tags and comments
+(and, with tenancy, a demo tenant). Then serve it with its production web command, 2
+workers, production settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load
+each endpoint with wrk: -c 32 for the rate and latency, then -c 256 for the errors (wrk's
+--timeout is common.WRK_TIMEOUT_SECONDS: a request queued that long is a latency, not an
+error). The same command serves bench/bare/ (a hello view, and the project's article list
+template rendered with no middleware) as the limit, each bare endpoint measured just before
+its counterpart. Last, each endpoint's SQL queries, counted through Django's test client
+under the same settings.
 
 The I/O fan-out endpoint is the readiness probe: bench/slow_upstream.py answers after 50 ms,
 three of its URLs are the project's READINESS_UPSTREAMS, so each /readyz waits on the
@@ -18,8 +20,8 @@ upstream is loaded alone first, to show it is not the limit, and /healthz is loa
 the fan-out at 256 connections, to show the other endpoints do not starve.
 
 The server mode (wsgi or asgi) is whatever includes/deploy.jinja's web command serves for
-the answers; `--data server=wsgi,asgi` benches both, and each asgi run gets its rates over
-those of the wsgi run with the same other answers.
+the answers; each asgi run gets its rates over those of the wsgi run with the same other
+answers.
 
 Numbers, not pass/fail: this machine is shared, so compare ratios from one run.
 
