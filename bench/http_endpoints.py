@@ -340,15 +340,20 @@ def rates(measured: dict[str, Any], connections: int) -> dict[str, float]:
     return {name: found[key]["rate"] for name, found in measured.items() if key in found}
 
 
-def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float]]:
+def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     """Each endpoint's rate over the bare hello's, and the page's over the bare page's."""
     rate = rates(measured, CONNECTIONS)
-    found: dict[str, dict[str, float]] = {
-        name: {"/bare hello": round(value / rate["bare hello"], 3)} for name, value in rate.items()
+    found: dict[str, dict[str, float | None]] = {
+        name: {"/bare hello": ratio(value, rate["bare hello"])} for name, value in rate.items()
     }
     if "bare page" in rate and "html list" in rate:
-        found["html list"]["/bare page"] = round(rate["html list"] / rate["bare page"], 3)
+        found["html list"]["/bare page"] = ratio(rate["html list"], rate["bare page"])
     return found
+
+
+def ratio(ours: float, theirs: float) -> float | None:
+    """`ours` over `theirs`, or None when the other served nothing (starved)."""
+    return round(ours / theirs, 3) if theirs else None
 
 
 def add_server_ratios(results: list[dict[str, Any]]) -> None:
@@ -373,7 +378,7 @@ def add_server_ratios(results: list[dict[str, Any]]) -> None:
             )
             for name in ours.keys() & theirs.keys():
                 found = result["ratios"].setdefault(name, {})
-                found[key] = round(ours[name] / theirs[name], 3)
+                found[key] = ratio(ours[name], theirs[name])
 
 
 def label(result: dict[str, Any], keys: list[str] | None = None) -> str:
