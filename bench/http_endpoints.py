@@ -1,18 +1,27 @@
 """HTTP throughput of generated projects against bare Django (the limit), from one run.
 
 For each combination (the product of the --data values; default tenancy none and shared,
-Django 6.1, htmx on), each template ref (--ref, default HEAD) and each server environment
-(--variant): copy the template (timing the template work and the post-copy `uv lock`
-apart), install, migrate and seed 50 articles with tags and comments (and, with tenancy, a
-demo tenant). Then serve it with its production web command, 2 workers, production
-settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load each endpoint with
-wrk: -c 32 for the rate and latency, then -c 256 for the errors. The same command serves
-bench/bare/ (a hello view, and the project's article list template rendered with no
-middleware) as the limit, each bare endpoint measured just before its counterpart. Last,
-each endpoint's SQL queries, counted through Django's test client under the same settings.
+Django 6.1, htmx on, server wsgi and asgi), each template ref (--ref, default HEAD) and each
+server environment (--variant): copy the template (timing the template work and the
+post-copy `uv lock` apart), install, migrate and seed 50 articles with tags and comments
+(and, with tenancy, a demo tenant). Then serve it with its production web command, 2
+workers, production settings, DEBUG off, on 127.0.0.1 against PostgreSQL and Redis, and load
+each endpoint with wrk: -c 32 for the rate and latency, then -c 256 for the errors (wrk's
+--timeout is common.WRK_TIMEOUT_SECONDS: a request queued that long is a latency, not an
+error). The same command serves bench/bare/ (a hello view, and the project's article list
+template rendered with no middleware) as the limit, each bare endpoint measured just before
+its counterpart. Last, each endpoint's SQL queries, counted through Django's test client
+under the same settings.
+
+The I/O fan-out endpoint is the readiness probe: bench/slow_upstream.py answers after 50 ms,
+three of its URLs are the project's READINESS_UPSTREAMS, so each /readyz waits on the
+database and three 50 ms calls (gathered under asgi, one after another under wsgi). The
+upstream is loaded alone first, to show it is not the limit, and /healthz is loaded beside
+the fan-out at 256 connections, to show the other endpoints do not starve.
 
 The server mode (wsgi or asgi) is whatever includes/deploy.jinja's web command serves for
-the answers: once copier.yml asks for the server, `--data server=wsgi,asgi` benches both.
+the answers; each asgi run gets its rates over those of the wsgi run with the same other
+answers.
 
 Numbers, not pass/fail: this machine is shared, so compare ratios from one run.
 
@@ -32,6 +41,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +49,7 @@ from typing import Any
 
 from common import (
     EMAIL,
+    Load,
     access_token,
     bound_to_loopback,
     copy_in_two_steps,
@@ -53,10 +64,16 @@ from common import (
 from tests.servers import free_port, serve
 
 BENCH = Path(__file__).resolve().parent
-DEFAULT_DATA = {"tenancy": "none,shared", "django_version": "6.1", "use_htmx": "true"}
+DEFAULT_DATA = {
+    "tenancy": "none,shared",
+    "django_version": "6.1",
+    "use_htmx": "true",
+    "server": "wsgi,asgi",
+}
 CONNECTIONS = 32
 MANY_CONNECTIONS = 256
 CREATE = BENCH / "create_article.lua"
+UPSTREAM = BENCH / "slow_upstream.py"
 
 # A session of the reader, for the pages (run inside the tenant, if any).
 SESSION = """
@@ -115,6 +132,11 @@ BARE_COUNTERPART = {
     "html list": Endpoint("bare page", "/page?page_size=50"),
 }
 BODY = json.dumps({"title": "Written under load", "body": "Text " * 50})
+FANOUT = Endpoint("readyz fan-out", "/readyz")
+# Loaded alone at MANY_CONNECTIONS with a connection per request, as /readyz calls it.
+UPSTREAM_ALONE = Endpoint("upstream alone", "/")
+# /healthz, loaded at CONNECTIONS while FANOUT runs at MANY_CONNECTIONS.
+BESIDE = Endpoint("healthz beside fan-out", "/healthz")
 
 
 def endpoints(answers: dict[str, Any], article: int, static: str) -> list[Endpoint]:
@@ -126,6 +148,7 @@ def endpoints(answers: dict[str, Any], article: int, static: str) -> list[Endpoi
         Endpoint("api list", "/api/v1/articles/?page_size=50", "token"),
         Endpoint("api detail", f"/api/v1/articles/{article}/", "token"),
         Endpoint("api create", "/api/v1/articles/", "token", "POST"),
+        FANOUT,
     ]
 
 
@@ -133,6 +156,21 @@ def drained(base: str) -> None:
     """Wait until the server has answered what wrk left queued when it stopped."""
     with urllib.request.urlopen(base + "/healthz", timeout=60) as response:
         response.read()
+
+
+def printed(name: str, measured: dict[str, Any]) -> dict[str, Any]:
+    """`measured` (one endpoint's wrk runs by connections), printed on one line."""
+    first, many = measured.get(f"c{CONNECTIONS}"), measured.get(f"c{MANY_CONNECTIONS}")
+    line = f"  {name:<22}"
+    if first:
+        line += f" {first['rate']:9.1f} req/s  p50 {first['p50_ms']} ms  p99 {first['p99_ms']} ms"
+    if many:
+        line += (
+            f"  at {MANY_CONNECTIONS}: {many['rate']:.1f} req/s, {many['non_2xx']} non-2xx, "
+            f"{many['socket_errors']} socket errors, {many['timeouts']} timeouts"
+        )
+    print(line)
+    return measured
 
 
 def load(base: str, endpoint: Endpoint, headers: dict[str, str], seconds: int) -> dict[str, Any]:
@@ -151,14 +189,25 @@ def load(base: str, endpoint: Endpoint, headers: dict[str, str], seconds: int) -
         drained(base)  # the first run warms up connections, caches and workers
         found = wrk(url, headers, length, connections=connections, script=script)
         measured[f"c{connections}"] = found.as_dict()
-    first = measured[f"c{CONNECTIONS}"]
-    many = measured[f"c{MANY_CONNECTIONS}"]
-    print(
-        f"  {endpoint.name:<12} {first['rate']:9.1f} req/s  p50 {first['p50_ms']} ms  "
-        f"p99 {first['p99_ms']} ms  at {MANY_CONNECTIONS}: {many['non_2xx']} non-2xx, "
-        f"{many['socket_errors']} socket errors, {many['timeouts']} timeouts"
-    )
-    return measured
+    return printed(endpoint.name, measured)
+
+
+def load_beside(base: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
+    """/healthz at CONNECTIONS while the fan-out runs at MANY_CONNECTIONS: does it starve?"""
+    drained(base)
+    with ThreadPoolExecutor(2) as pool:
+        fanout = pool.submit(
+            wrk, base + FANOUT.path, headers, seconds, connections=MANY_CONNECTIONS
+        )
+        beside: Load = wrk(base + BESIDE.path, headers, seconds, connections=CONNECTIONS)
+        fanout.result()
+    return printed(BESIDE.name, {f"c{CONNECTIONS}": beside.as_dict()})
+
+
+def load_upstream(base: str, seconds: int) -> dict[str, Any]:
+    """The slow upstream alone at MANY_CONNECTIONS, a connection per request like /readyz."""
+    found = wrk(base, {"Connection": "close"}, seconds, connections=MANY_CONNECTIONS)
+    return printed(UPSTREAM_ALONE.name, {f"c{MANY_CONNECTIONS}": found.as_dict()})
 
 
 def bare_command(command: list[str]) -> list[str]:
@@ -188,9 +237,24 @@ def bench_combination(
         "copy": copy,
         "endpoints": {},
     }
-    with seeded(path, f"bench-http-{ref}-{sorted(data.items())}") as bench:
+    with (
+        seeded(path, f"bench-http-{ref}-{sorted(data.items())}") as bench,
+        ExitStack() as servers,
+    ):
+        upstream_port = free_port()
+        upstream = servers.enter_context(
+            serve(
+                [sys.executable, str(UPSTREAM), str(upstream_port)],
+                port=upstream_port,
+                cwd=BENCH,
+                env=dict(os.environ),
+                log=scratch / "upstream.log",
+            )
+        )
+        results["endpoints"][UPSTREAM_ALONE.name] = load_upstream(upstream, seconds)
         port = free_port()
-        production = production_env(bench.project, port, **server_env)
+        fanout = ",".join(f"{upstream}/{name}" for name in ("users", "billing", "search"))
+        production = production_env(bench.project, port, READINESS_UPSTREAMS=fanout, **server_env)
         web = web_command(bench.answers)
         results["server"] = server_mode(web)
         # As the image build does: the manifest storage names each file by its hash.
@@ -213,8 +277,8 @@ def bench_combination(
             }
             | server_env
         )
-        with ExitStack() as servers:
-            base = servers.enter_context(
+        with ExitStack() as project_servers:
+            base = project_servers.enter_context(
                 serve(
                     bound_to_loopback(web, port),
                     port=port,
@@ -223,7 +287,7 @@ def bench_combination(
                     log=scratch / "server.log",
                 )
             )
-            bare_base = servers.enter_context(
+            bare_base = project_servers.enter_context(
                 serve(
                     bound_to_loopback(bare_command(web), bare_port),
                     port=bare_port,
@@ -247,6 +311,7 @@ def bench_combination(
                     results["endpoints"][limit.name] = load(bare_base, limit, plain, seconds)
                 headers = {"Host": bench.host, "X-Forwarded-Proto": "https"} | auth[endpoint.auth]
                 results["endpoints"][endpoint.name] = load(base, endpoint, headers, seconds)
+            results["endpoints"][BESIDE.name] = load_beside(base, plain, seconds)
 
         requests = [
             (
@@ -269,43 +334,91 @@ def bench_combination(
     return results
 
 
-def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float]]:
+def rates(measured: dict[str, Any], connections: int) -> dict[str, float]:
+    """The rate of each endpoint measured at `connections`."""
+    key = f"c{connections}"
+    return {name: found[key]["rate"] for name, found in measured.items() if key in found}
+
+
+def ratios(measured: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     """Each endpoint's rate over the bare hello's, and the page's over the bare page's."""
-    rate = {name: found[f"c{CONNECTIONS}"]["rate"] for name, found in measured.items()}
-    found: dict[str, dict[str, float]] = {}
-    for name, value in rate.items():
-        found[name] = {"/bare hello": round(value / rate["bare hello"], 3)}
+    rate = rates(measured, CONNECTIONS)
+    found: dict[str, dict[str, float | None]] = {
+        name: {"/bare hello": ratio(value, rate["bare hello"])} for name, value in rate.items()
+    }
     if "bare page" in rate and "html list" in rate:
-        found["html list"]["/bare page"] = round(rate["html list"] / rate["bare page"], 3)
+        found["html list"]["/bare page"] = ratio(rate["html list"], rate["bare page"])
     return found
 
 
-def label(result: dict[str, Any]) -> str:
-    answers = ",".join(f"{key}={value}" for key, value in result["data"].items())
+def ratio(ours: float, theirs: float) -> float | None:
+    """`ours` over `theirs`, or None when the other served nothing (starved)."""
+    return round(ours / theirs, 3) if theirs else None
+
+
+def add_server_ratios(results: list[dict[str, Any]]) -> None:
+    """Each asgi run's rates over those of the wsgi run with the same other answers.
+
+    At CONNECTIONS ("/wsgi") and at MANY_CONNECTIONS ("/wsgi at 256": the fan-out target).
+    """
+
+    def twin(result: dict[str, Any]) -> tuple[Any, ...]:
+        others = sorted((k, v) for k, v in result["data"].items() if k != "server")
+        return (*others, result["ref"], result["variant"])
+
+    wsgi = {twin(result): result for result in results if result["server"] == "wsgi"}
+    for result in results:
+        other = wsgi.get(twin(result)) if result["server"] == "asgi" else None
+        if other is None:
+            continue
+        for connections, key in ((CONNECTIONS, "/wsgi"), (MANY_CONNECTIONS, "/wsgi at 256")):
+            ours, theirs = (
+                rates(result["endpoints"], connections),
+                rates(other["endpoints"], connections),
+            )
+            for name in ours.keys() & theirs.keys():
+                found = result["ratios"].setdefault(name, {})
+                found[key] = ratio(ours[name], theirs[name])
+
+
+def label(result: dict[str, Any], keys: list[str] | None = None) -> str:
+    """The run's answers (only `keys`, if given), server mode, variant and ref."""
+    data = result["data"]
+    answers = " ".join(f"{key}={data[key]}" for key in keys or data)
+    server = "" if "server" in data else f" {result['server']}"
     variant = f" {result['variant']}" if result["variant"] else ""
-    return f"{answers} {result['server']}{variant} @{result['ref']}"
+    return f"{answers}{server}{variant} @{result['ref']}".strip()
 
 
 def table(results: list[dict[str, Any]]) -> str:
     """A Markdown table of every run: one row per endpoint."""
     header = (
-        "| run | endpoint | req/s | p50 ms | p99 ms | errors at 256 | timeouts at 256 "
-        "| SQL queries | / bare page | / bare hello |"
+        "| run | endpoint | req/s | p50 ms | p99 ms | req/s at 256 | errors at 256 "
+        "| timeouts at 256 | SQL queries | / bare page | / bare hello | / wsgi | / wsgi at 256 |"
     )
-    rows = [header, "|" + "---|" * 10]
+    rows = [header, "|" + "---|" * 13]
     for result in results:
         for name, found in result["endpoints"].items():
-            load32 = found[f"c{CONNECTIONS}"]
-            load256 = found[f"c{MANY_CONNECTIONS}"]
+            load32 = found.get(f"c{CONNECTIONS}", {})
+            load256 = found.get(f"c{MANY_CONNECTIONS}", {})
             queries = found.get("queries")
             count = f"{queries['first']} / {queries['repeat']}" if queries else ""
-            ratio = result["ratios"][name]
-            rows.append(
-                f"| {label(result)} | {name} | {load32['rate']:.0f} | {load32['p50_ms']} "
-                f"| {load32['p99_ms']} | {load256['non_2xx'] + load256['socket_errors']} "
-                f"| {load256['timeouts']} | {count} | {ratio.get('/bare page', '')} "
-                f"| {ratio['/bare hello']} |"
-            )
+            ratio = result["ratios"].get(name, {})
+            errors = load256.get("non_2xx", 0) + load256.get("socket_errors", 0)
+            cells = [
+                label(result),
+                name,
+                f"{load32['rate']:.0f}" if load32 else "",
+                load32.get("p50_ms", ""),
+                load32.get("p99_ms", ""),
+                f"{load256['rate']:.0f}" if load256 else "",
+                errors if load256 else "",
+                load256.get("timeouts", ""),
+                count,
+                *(ratio.get(key, "") for key in ("/bare page", "/bare hello", "/wsgi")),
+                ratio.get("/wsgi at 256", ""),
+            ]
+            rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return "\n".join(rows)
 
 
@@ -327,21 +440,18 @@ def chart(results: list[dict[str, Any]], destination: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(dict.fromkeys(name for result in results for name in result["endpoints"]))
+    names = list(
+        dict.fromkeys(name for r in results for name in rates(r["endpoints"], CONNECTIONS))
+    )
     # Only what tells the runs apart.
     varying = [key for key in results[0]["data"] if len({r["data"][key] for r in results}) > 1]
     width = 0.8 / len(results)
     figure, axes = plt.subplots(figsize=(10, 4.5))
     for index, result in enumerate(results):
-        rates = [
-            result["endpoints"].get(name, {}).get(f"c{CONNECTIONS}", {}).get("rate", 0)
-            for name in names
-        ]
+        measured = rates(result["endpoints"], CONNECTIONS)
         positions = [n + (index - (len(results) - 1) / 2) * width for n in range(len(names))]
-        answers = " ".join(f"{key}={result['data'][key]}" for key in varying)
-        variant = f" {result['variant']}" if result["variant"] else ""
-        legend = f"{answers} {result['server']}{variant} @{result['ref']}".strip()
-        axes.bar(positions, rates, width, label=legend)
+        heights = [measured.get(name, 0) for name in names]
+        axes.bar(positions, heights, width, label=label(result, varying))
     axes.set_xticks(range(len(names)), names, rotation=20)
     axes.set_ylabel(f"requests per second (wrk, {CONNECTIONS} connections)")
     answers = ", ".join(f"{k}={v}" for k, v in results[0]["data"].items() if k not in varying)
@@ -393,6 +503,7 @@ def main() -> int:
                 result = bench_combination(data, ref, variant, Path(scratch), arguments.seconds)
                 results.append(result)
 
+    add_server_ratios(results)
     arguments.out.mkdir(parents=True, exist_ok=True)
     (arguments.out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, arguments.out / "http.png")
