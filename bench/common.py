@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from jinja2 import Environment, FileSystemLoader
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests import load  # noqa: E402
+from tests.load import Load  # noqa: E402
 from tests.test_project import Project, fresh_database  # noqa: E402
 
 EMAIL = "bench@example.com"
@@ -125,30 +127,9 @@ def bound_to_loopback(command: list[str], port: int) -> list[str]:
     return [f".venv/bin/{program}", *options, "--bind", f"127.0.0.1:{port}"]
 
 
-@dataclass(frozen=True)
-class Load:
-    """What one wrk run measured."""
-
-    rate: float  # requests per second
-    p50_ms: float | None
-    p99_ms: float | None
-    non_2xx: int  # responses that were not 2xx or 3xx
-    socket_errors: int  # connections refused or broken: connect, read and write errors
-    timeouts: int  # requests wrk gave up on after WRK_TIMEOUT_SECONDS
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 # How long wrk waits for an answer before it counts a timeout: long enough that a request
 # queued behind 256 connections at 15 req/s (the slowest page) is a latency, not an error.
 WRK_TIMEOUT_SECONDS = 30
-
-
-def _milliseconds(output: str, percentile: str) -> float | None:
-    found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    return float(found.group(1)) * UNITS[found.group(2)] if found else None
 
 
 def wrk(
@@ -159,34 +140,14 @@ def wrk(
     connections: int = 16,
     script: Path | None = None,
 ) -> Load:
-    """Load `url` for `seconds` with wrk (2 threads); latency percentiles included."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    command += ["--timeout", f"{WRK_TIMEOUT_SECONDS}s"]
-    if script is not None:
-        command += ["-s", str(script)]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        [*command, url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + WRK_TIMEOUT_SECONDS + 30,
-    ).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if rate is None:
-        raise RuntimeError(f"wrk printed no rate:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    sockets = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    return Load(
-        rate=float(rate.group(1)),
-        p50_ms=_milliseconds(output, "50"),
-        p99_ms=_milliseconds(output, "99"),
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        socket_errors=sum(int(n) for n in sockets.groups()[:3]) if sockets else 0,
-        timeouts=int(sockets.group(4)) if sockets else 0,
+    """tests.load.wrk with the benches' timeout."""
+    return load.wrk(
+        url,
+        headers,
+        seconds,
+        connections=connections,
+        timeout_seconds=WRK_TIMEOUT_SECONDS,
+        script=script,
     )
 
 

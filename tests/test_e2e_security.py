@@ -17,7 +17,8 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,34 @@ def rows_titled(project: Project, env: dict[str, str], tenancy: str, prefix: str
     return int(re.search(r"^rows (\d+)$", output, re.M).group(1))  # type: ignore[union-attr]
 
 
+def require_wrk() -> None:
+    if shutil.which("wrk") is None:
+        missing("wrk is missing: apt-get install -y wrk")
+
+
+@contextmanager
+def seeded_project(
+    projects: ProjectCache, combination: Combination, tenancy: str
+) -> Iterator[tuple[Project, dict[str, str]]]:
+    """The combination installed on a fresh database and seeded; its production environment."""
+    with fresh_database(combination.id) as database:
+        project = Project(projects.get(combination), database)
+        project.run("uv", "sync", "--locked", "--quiet")
+        env = server_env(project, database, tenancy)
+        seed(project, env, tenancy)
+        yield project, env
+
+
+@contextmanager
+def serve_production(project: Project, env: dict[str, str], log: Path) -> Iterator[str]:
+    """The image's web command on a free port of 127.0.0.1; yields its base URL."""
+    port = free_port()
+    with serve(
+        web_command(project.path, port), port=port, cwd=project.path, env=project.env | env, log=log
+    ) as url:
+        yield url
+
+
 @pytest.mark.parametrize("combination", one_project_per_tenancy())
 def test_api_survives_fuzzing_and_load(
     projects: ProjectCache,
@@ -168,23 +197,11 @@ def test_api_survives_fuzzing_and_load(
     tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
-    if shutil.which("wrk") is None:
-        missing("wrk is missing: apt-get install -y wrk")
+    require_wrk()
     tenancy = str(resolve(combination.as_data())[0]["tenancy"])
     prefix = f"load-{uuid.uuid4().hex[:8]}"
-    with fresh_database(combination.id) as database:
-        project = Project(projects.get(combination), database)
-        project.run("uv", "sync", "--locked", "--quiet")
-        env = server_env(project, database, tenancy)
-        seed(project, env, tenancy)
-        port = free_port()
-        with serve(
-            web_command(project.path, port),
-            port=port,
-            cwd=project.path,
-            env=project.env | env,
-            log=tmp_path / "gunicorn.log",
-        ) as url:
+    with seeded_project(projects, combination, tenancy) as (project, env):
+        with serve_production(project, env, tmp_path / "gunicorn.log") as url:
             headers = {"X-Forwarded-Proto": "https"}
             if tenancy != "none":
                 headers["X-Tenant"] = TENANT

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 import urllib.request
 from collections.abc import Callable
@@ -24,12 +23,18 @@ from typing import Any
 import pytest
 import websockets
 
-from .conftest import ProjectCache, missing
+from .conftest import ProjectCache
 from .load import Load, wrk
 from .matrix import Combination, combinations, resolve
-from .servers import free_port, serve
-from .test_e2e_security import EMAIL, TENANT, obtain_token, seed, server_env, web_command
-from .test_project import Project, fresh_database
+from .test_e2e_security import (
+    EMAIL,
+    TENANT,
+    obtain_token,
+    require_wrk,
+    seeded_project,
+    serve_production,
+)
+from .test_project import Project
 
 pytestmark = pytest.mark.e2e
 
@@ -151,26 +156,15 @@ def test_server_mode_under_load_and_live_feed(
     tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
-    if shutil.which("wrk") is None:
-        missing("wrk is missing: apt-get install -y wrk")
+    require_wrk()
     answers = resolve(combination.as_data())[0]
     tenancy, mode = str(answers["tenancy"]), str(answers["server"])
     host = f"{TENANT}.localhost" if tenancy != "none" else "localhost"
-    with fresh_database(combination.id) as database:
-        project = Project(projects.get(combination), database)
-        project.run("uv", "sync", "--locked", "--quiet")
-        env = server_env(project, database, tenancy)
-        seed(project, env, tenancy)
+    with seeded_project(projects, combination, tenancy) as (project, env):
         project.manage("collectstatic", "--no-input", **env)  # as the image's build does
         cookie = session_cookie(project, env)
-        port = free_port()
-        with serve(
-            web_command(project.path, port),
-            port=port,
-            cwd=project.path,
-            env=project.env | env,
-            log=tmp_path / "server.log",
-        ) as url:
+        with serve_production(project, env, tmp_path / "server.log") as url:
+            port = int(url.rpartition(":")[2])
             headers = {"Host": host, "X-Forwarded-Proto": "https"}
             bearer = headers | {"Authorization": f"Bearer {obtain_token(url, headers)}"}
 
