@@ -1,0 +1,43 @@
+"""The test database serves several threads at once, as it does the in-process Celery worker."""
+
+import contextvars
+import threading
+
+import pytest
+from django.db import connections, router, transaction
+
+from ...accounts.models import User
+from ...accounts.tests.factories import UserFactory
+
+TIMEOUT = 10
+
+
+class RolledBack(Exception):
+    pass
+
+
+@pytest.mark.django_db
+def test_a_thread_reads_while_another_writes() -> None:
+    written = threading.Event()
+    read = threading.Event()
+
+    def write() -> None:
+        try:
+            with transaction.atomic(using=router.db_for_write(User)):
+                UserFactory.create()
+                written.set()
+                read.wait(TIMEOUT)
+                raise RolledBack
+        except RolledBack:
+            pass
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=contextvars.copy_context().run, args=(write,))
+    writer.start()
+    try:
+        assert written.wait(TIMEOUT), "the writer did not write"
+        assert not User.objects.exists(), "a reader sees no uncommitted row and is not refused"
+    finally:
+        read.set()
+        writer.join(TIMEOUT)
