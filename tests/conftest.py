@@ -19,6 +19,7 @@ from typing import IO, NoReturn
 
 import copier
 import copier.errors
+import plumbum
 import pytest
 
 from .matrix import ROOT, Combination, combinations, derive
@@ -124,20 +125,15 @@ def generate_from_uv_cache(destination: Path, data: dict[str, object]) -> Path:
     """`generate`, its post-copy `uv lock` offline when uv's cache holds every package it needs.
 
     The template pins uv's `exclude-newer`, so an offline lock resolves the same versions an
-    online one would, without the index round trips (seconds per copy here). A package the
-    cache lacks fails the offline lock, and the copy runs again online.
+    online one would, without the index round trips (2 s of each copy here). A package the
+    cache lacks fails the offline lock, and the copy runs again online. Copier runs its tasks
+    with plumbum's copy of the environment, taken at import: `os.environ` would not reach them.
     """
-    offline = os.environ.get("UV_OFFLINE")
-    os.environ["UV_OFFLINE"] = "1"
     try:
-        return generate(destination, data)
+        with plumbum.local.env(UV_OFFLINE="1"):
+            return generate(destination, data)
     except copier.errors.TaskError:
         shutil.rmtree(destination, ignore_errors=True)
-    finally:
-        if offline is None:
-            del os.environ["UV_OFFLINE"]
-        else:
-            os.environ["UV_OFFLINE"] = offline
     return generate(destination, data)
 
 
