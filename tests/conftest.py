@@ -29,6 +29,11 @@ TIERS = ("questions", "render", "project", "e2e")
 DEPLOY_TARGET_AXIS = "cloud"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# Every generated project has a new virtualenv: without bytecode files there, each Python
+# process the tiers start (manage.py, pytest, servers) compiles Django and its apps from
+# source again, seconds per process here. The suites' own runs write them once per venv.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 # --- Services -----------------------------------------------------------------------------
 
