@@ -1,4 +1,4 @@
-"""The test database serves several threads at once, as it does the in-process Celery worker."""
+"""The test database serves several threads at once: one thread reads while another writes."""
 
 import contextvars
 import threading
