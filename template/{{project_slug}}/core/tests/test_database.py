@@ -12,24 +12,19 @@ from ...accounts.tests.factories import UserFactory
 TIMEOUT = 10
 
 
-class RolledBack(Exception):
-    pass
-
-
 @pytest.mark.django_db
 def test_a_thread_reads_while_another_writes() -> None:
     written = threading.Event()
     read = threading.Event()
+    database = router.db_for_write(User)
 
     def write() -> None:
         try:
-            with transaction.atomic(using=router.db_for_write(User)):
+            with transaction.atomic(using=database):
                 UserFactory.create()
                 written.set()
                 read.wait(TIMEOUT)
-                raise RolledBack
-        except RolledBack:
-            pass
+                transaction.set_rollback(True, using=database)
         finally:
             connections.close_all()
 
