@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from .conftest import (
 from .matrix import Combination, combinations
 from .servers import run_ok
 from .settings_env import production_env
+from .workflow import Step, Workflow, clean_clone, on_services, read_workflow, run_step
 
 pytestmark = pytest.mark.project
 
@@ -38,15 +40,23 @@ PRODUCTION = {
 }
 # What this tier never reads: deployment files, docs, the answers and the local secret, and
 # caches a run leaves behind. Two combinations that render the same files otherwise (the
-# same Python, settings, pyproject.toml and uv.lock) share one run.
-UNREAD = {".env", ".copier-answers.yml", "README.md", "Dockerfile", ".dockerignore", "compose.yaml"}
-UNREAD_DIRS = {"deploy", ".git", ".github", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
+# same Python, settings, pyproject.toml, uv.lock and CI workflow) share one run.
+UNREAD = {
+    *(".env", ".copier-answers.yml", "README.md"),
+    *("Dockerfile", ".dockerignore", "compose.yaml", "deploy.yml"),
+}
+UNREAD_DIRS = {"deploy", ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
 SENTRY_IS_ACTIVE = "import sentry_sdk; print('sentry active:', sentry_sdk.get_client().is_active())"
 # What the deploy target changes among the files this tier reads: the production settings
-# (storage), the storage library, and the suite's tests that load the production settings.
-# Combinations that differ only there share one run of the whole suite; each target then runs
-# what it changes (`check_deploy_target`).
-DEPLOY_TARGET_FILES = ("config/settings/production.py", "pyproject.toml", "uv.lock")
+# (storage), the storage library, the environment CI checks them in, and the suite's tests
+# that load the production settings. Combinations that differ only there share one run of the
+# whole suite; each target then runs what it changes (`check_deploy_target`).
+DEPLOY_TARGET_FILES = (
+    "config/settings/production.py",
+    "pyproject.toml",
+    "uv.lock",
+    ".github/workflows/ci.yml",
+)
 DEPLOY_TARGET_TESTS = "*/core/tests/test_security.py"
 
 
@@ -63,16 +73,22 @@ def call_commands(*commands: list[str]) -> str:
 
 
 class Project:
-    """A generated project with its own virtualenv, database and Redis database number."""
+    """A generated project with its own database and Redis database number.
 
-    def __init__(self, path: Path, database: str) -> None:
+    Its virtualenv is `.venv` unless `venv` names another: the project tier gives each
+    worker one, which `uv sync --locked` makes exactly what each project's lock says. Like
+    GitHub's uv cache, it saves each run installing and compiling the same packages again.
+    """
+
+    def __init__(self, path: Path, database: str, venv: Path | None = None) -> None:
         self.path = path
         self.database = database
+        self.venv = venv or path / ".venv"
         self.env = {
             key: value
             for key, value in os.environ.items()
             if key not in {"VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-            and not key.startswith(("PYTEST_", "COV_"))
+            and not key.startswith(("PYTEST_", "COV_", "DJANGO_"))
         }
         self.env |= {
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
@@ -80,12 +96,14 @@ class Project:
             # (xdist workers, other checkouts) over databases 1-15.
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_database()}",
         }
+        if venv is not None:
+            self.env["UV_PROJECT_ENVIRONMENT"] = str(venv)
 
     def run(self, *command: str, **env: str) -> str:
         return run_ok(*command, cwd=self.path, env=self.env | env, timeout=STEP_TIMEOUT)
 
     def manage(self, *arguments: str, **env: str) -> str:
-        return self.run(".venv/bin/python", "manage.py", *arguments, **env)
+        return self.run(str(self.venv / "bin" / "python"), "manage.py", *arguments, **env)
 
     def production(self, **env: str) -> dict[str, str]:
         """PRODUCTION plus a stand-in for every other name the production settings require."""
@@ -201,52 +219,57 @@ def deploy_target_specific(project: Path, path: Path) -> bool:
 
 
 _mypy_cache: Path | None = None
+_venv: Path | None = None
 
 
-def mypy(project: Project) -> None:
-    """mypy --strict, starting from the cache of this worker's previous project.
+def worker_venv() -> Path:
+    """This worker's virtualenv, shared by the projects it runs (removed when it exits)."""
+    global _venv
+    if _venv is None:
+        _venv = Path(tempfile.mkdtemp(prefix="copier-django-pro-venv-"))
+        atexit.register(shutil.rmtree, _venv, ignore_errors=True)
+    return _venv
 
-    mypy trusts a cached module only when its source hash, its options and its plugins' config
-    match, and rechecks every module whose dependencies changed: the result is a cold run's,
-    most of the time saved is re-reading django-stubs.
-    """
+
+def checkout(path: Path, database: str) -> tuple[Project, Workflow]:
+    """A clean clone of the project, with its CI job's environment on this run's services."""
+    clone = clean_clone(path)
+    workflow = read_workflow(clone)
+    project = Project(clone, database, venv=worker_venv())
+    project.env |= {"CI": "true", "GITHUB_ACTIONS": "true"}
+    project.env |= on_services(workflow.env, database, redis_database())
+    # mypy starts from the cache of this worker's previous project: it trusts a cached module
+    # only when its source hash, its options and its plugins' config match, and rechecks
+    # every module whose dependencies changed. Most of what it saves is re-reading the stubs.
+    if _mypy_cache is not None and _mypy_cache.is_dir():
+        shutil.copytree(_mypy_cache, clone / ".mypy_cache")
+    return project, workflow
+
+
+def keep_mypy_cache(project: Project) -> None:
     global _mypy_cache
-    cache = project.path / ".mypy_cache"
-    if _mypy_cache is not None and _mypy_cache.is_dir() and not cache.exists():
-        shutil.copytree(_mypy_cache, cache)
-    project.run(".venv/bin/mypy", ".")
-    _mypy_cache = cache
+    _mypy_cache = project.path / ".mypy_cache"
 
 
-def install(project: Project) -> None:
-    project.run("uv", "sync", "--locked", "--quiet")
-
-
-def check_production(project: Project, sentry_dsn: str = "") -> None:
-    """`check --deploy` under the production settings, which start Sentry only with a DSN."""
-    deploy = call_commands(["check", "--deploy", "--fail-level", "WARNING"])
-    production = project.production(SENTRY_DSN=sentry_dsn)
-    output = project.manage("shell", "-c", deploy + SENTRY_IS_ACTIVE, **production)
-    assert f"sentry active: {bool(sentry_dsn)}" in output
-
-
-def run_git_hooks(project: Project, *files: str) -> None:
-    """The generated CI's first step: the git hooks on `files`, or on every file."""
-    project.run("git", "init", "--quiet")
-    project.run("git", "add", "--all")
-    which = ["--files", *files] if files else ["--all-files"]
-    project.run(".venv/bin/pre-commit", "run", *which, "--show-diff-on-failure")
-
-
-def install_check_and_test(path: Path, combination: Combination, suite_key: str) -> None:
-    """The whole pipeline: what a new project's CI runs, and what a developer's first day does."""
-    project = Project(path, suite_database(suite_key))
-    install(project)
-    commands = [
-        ["check", "--fail-level", "WARNING"],
-        ["makemigrations", "--check", "--dry-run"],
-        ["migrate", "--noinput"],
+def run_steps(project: Project, steps: list[Step]) -> list[tuple[Step, str]]:
+    """Run the steps in turn, as the job does; each with its output."""
+    return [
+        (step, run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT))
+        for step in steps
     ]
+
+
+def suite_output(results: list[tuple[Step, str]]) -> str:
+    return next(output for step, output in results if step.runs("pytest"))
+
+
+def first_day(project: Project, combination: Combination) -> None:
+    """What the README's first steps do beyond CI, in one production process.
+
+    Migrate a fresh database, add and list a tenant, and prove the production settings start
+    Sentry when a DSN is set.
+    """
+    commands = [["migrate", "--noinput"]]
     tenants = combination.as_data().get("tenancy", "none") != "none"
     if tenants:
         commands += [
@@ -260,45 +283,59 @@ def install_check_and_test(path: Path, combination: Combination, suite_key: str)
             ],
             ["list_tenants"],
         ]
-    output = project.manage("shell", "-c", call_commands(*commands))
+    production = project.production(SENTRY_DSN="https://key@127.0.0.1/1")
+    code = call_commands(*commands) + SENTRY_IS_ACTIVE
+    output = project.manage("shell", "-c", code, **production)
+    assert "sentry active: True" in output
     if tenants:
         assert "demo\tDemo" in output
-    # With a DSN here; each deploy target's run checks the same settings without one.
-    check_production(project, sentry_dsn="https://key@127.0.0.1/1")
-    mypy(project)
-    run_git_hooks(project)
-    # Coverage's data file goes beside the project: later tiers read the rendered files.
-    output = project.run(
-        ".venv/bin/pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--create-db",
-        "--cov",
-        COVERAGE_FILE=str(path.with_suffix(".coverage")),
-    )
-    assert "Required test coverage of 90" in output
-    assert_suite_passed(output)
+
+
+def install_check_and_test(path: Path, combination: Combination, suite_key: str) -> None:
+    """The new repository's CI, from a clean clone, then what a developer's first day does."""
+    project, workflow = checkout(path, suite_database(suite_key))
+    results = run_steps(project, workflow.steps)
+    keep_mypy_cache(project)
+    suite = suite_output(results)
+    assert "Required test coverage of 90" in suite
+    assert_suite_passed(suite)
+    first_day(project, combination)
+
+
+def deploy_target_steps(workflow: Workflow, tests: list[str]) -> list[Step]:
+    """The CI steps whose input another deploy target changes, narrowed to what it changes.
+
+    Its lock installs, mypy passes, the production settings pass the workflow's own
+    `check --deploy` step (with that target's environment), the git hooks pass on the files
+    it changes, and the suite's tests of the production settings pass. The other steps read
+    only what the suite run of the same project read.
+    """
+    changed = " ".join([*DEPLOY_TARGET_FILES, *tests])
+    narrowed = {
+        "pre-commit": f"uv run pre-commit run --files {changed} --show-diff-on-failure",
+        "pytest": f"uv run pytest -p no:cacheprovider -q {' '.join(tests)}",
+    }
+    steps: list[Step] = []
+    for step in workflow.steps:
+        if step.runs("uv sync") or step.runs("mypy") or step.runs("check --deploy"):
+            steps.append(step)
+        for word, command in narrowed.items():
+            if step.runs(word):
+                steps.append(Step(step.name, command, step.env))
+    return steps
 
 
 def check_deploy_target(path: Path, combination: Combination, suite_key: str) -> None:
-    """What another deploy target changes, once the same project for another target passed.
-
-    Its own lock installs, mypy passes, the git hooks pass on the files it changes, the
-    production settings pass `check --deploy`, and the suite's tests of them pass.
-    """
+    """What another deploy target changes, once the same project for another target passed."""
     with fresh_database(combination.id) as database:
         copy_test_databases(suite_key, to=database)
-        project = Project(path, database)
-        install(project)
-        check_production(project)
-        mypy(project)
-        tests = [str(test.relative_to(path)) for test in path.glob(DEPLOY_TARGET_TESTS)]
-        # Every other file is the suite run's, which passed the hooks.
-        run_git_hooks(project, *DEPLOY_TARGET_FILES, *tests)
+        project, workflow = checkout(path, database)
+        found = project.path.glob(DEPLOY_TARGET_TESTS)
+        tests = [str(test.relative_to(project.path)) for test in found]
         assert tests, f"no test matches {DEPLOY_TARGET_TESTS}"
-        output = project.run(".venv/bin/pytest", "-p", "no:cacheprovider", "-q", *tests)
-        assert_suite_passed(output)
+        results = run_steps(project, deploy_target_steps(workflow, tests))
+        keep_mypy_cache(project)
+        assert_suite_passed(suite_output(results))
 
 
 def assert_suite_passed(output: str) -> None:
