@@ -1,5 +1,6 @@
 """Tier 2: every combination renders to clean, parseable, lint-free files."""
 
+import hashlib
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ import yaml
 
 from .conftest import ProjectCache, combination_params
 from .matrix import Combination, resolve
+from .verdicts import BANDIT, RUFF_CHECK, RUFF_FORMAT, FileCheck, Findings, Verdicts
 
 pytestmark = pytest.mark.render
 
@@ -36,54 +38,68 @@ def text_files(project: Path) -> list[Path]:
     ]
 
 
+def text_findings(project: Path, files: list[str]) -> Findings:
+    """Jinja left in the output, runs of blank lines, and YAML, TOML or JSON that won't parse."""
+    found: Findings = {}
+    for relative in files:
+        path = project / relative
+        text = path.read_text(encoding="utf-8")
+        leftover = JINJA_ONLY if path.suffix == ".html" else JINJA_LEFTOVER
+        problems = [
+            f"{number}: Jinja syntax left: {line.strip()}"
+            for number, line in enumerate(text.splitlines(), 1)
+            if leftover.search(line)
+        ]
+        if path.suffix == ".jinja":
+            problems.append("a .jinja file was copied verbatim")
+        if re.search(r"\A\n|\n\n\n\n", text):
+            problems.append("a run of blank lines or a leading blank line")
+        try:
+            if path.suffix in {".yml", ".yaml"}:
+                list(yaml.safe_load_all(text))
+            elif path.suffix == ".toml":
+                tomllib.loads(text)
+            elif path.suffix == ".json":
+                json.loads(text)
+        except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+            problems.append(f"does not parse: {error}")
+        if problems:
+            found[relative] = "; ".join(problems)
+    return found
+
+
+# The version of an in-process check is this module's source.
+TEXT = FileCheck(
+    "text", text_findings, lambda project: hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+)
+
+
 @pytest.mark.parametrize("combination", combination_params())
-def test_renders_clean(projects: ProjectCache, combination: Combination) -> None:
+def test_renders_clean(
+    projects: ProjectCache, verdicts: Verdicts, combination: Combination
+) -> None:
+    """No Jinja left, no blank-line runs, every file parses, ruff check and format clean."""
     project = projects.get(combination)
     files = text_files(project)
     assert files, "nothing was rendered"
-
-    leftovers = [
-        f"{path.relative_to(project)}:{number}: {line.strip()}"
-        for path in files
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if (JINJA_ONLY if path.suffix == ".html" else JINJA_LEFTOVER).search(line)
+    python = [path for path in files if path.suffix == ".py"]
+    findings = [
+        f"{check.name}: {finding}"
+        for check, checked in ((TEXT, files), (RUFF_CHECK, python), (RUFF_FORMAT, python))
+        for finding in verdicts.findings(check, project, checked, combination.id)
     ]
-    assert not leftovers, "Jinja syntax left in the output:\n" + "\n".join(leftovers)
-    assert not [p for p in files if p.suffix == ".jinja"], "a .jinja file was copied verbatim"
-
-    soup = [
-        str(path.relative_to(project))
-        for path in files
-        if re.search(r"\A\n|\n\n\n\n", path.read_text(encoding="utf-8"))
-    ]
-    assert not soup, f"runs of blank lines or a leading blank line in: {soup}"
-
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in {".yml", ".yaml"}:
-            list(yaml.safe_load_all(text))
-        elif path.suffix == ".toml":
-            tomllib.loads(text)
-        elif path.suffix == ".json":
-            json.loads(text)
-
-    for command in (["ruff", "check", "--no-cache"], ["ruff", "format", "--check", "--no-cache"]):
-        result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
+    assert not findings, "\n".join(findings)
 
 
 @pytest.mark.parametrize("combination", combination_params())
-def test_bandit_finds_nothing(projects: ProjectCache, combination: Combination) -> None:
+def test_bandit_finds_nothing(
+    projects: ProjectCache, verdicts: Verdicts, combination: Combination
+) -> None:
     """Bandit, with the project's own [tool.bandit] settings; a finding needs a justified nosec."""
     project = projects.get(combination)
-    result = subprocess.run(
-        ["bandit", "--configfile", "pyproject.toml", "--recursive", "--quiet", "."],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, f"bandit:\n{result.stdout}{result.stderr}"
+    python = [path for path in text_files(project) if path.suffix == ".py"]
+    findings = verdicts.findings(BANDIT, project, python, combination.id)
+    assert not findings, "bandit:\n" + "\n".join(findings)
 
 
 @pytest.mark.parametrize("combination", combination_params())
