@@ -325,28 +325,41 @@ def share(request: pytest.FixtureRequest, kind: str, outcome: SharedOutcome, me:
 
 
 class TierReport:
-    """Per tier: outcomes, and the seconds its tests took (summed over every worker).
+    """Per tier: outcomes, the seconds its tests took (summed over every worker), its span.
 
-    Then what tests measured with `record_property`, one line each.
+    Then what tests measured with `record_property`, one line each, and the cost report:
+    what each tier cost, and how many distinct inputs and runs served the combinations.
     """
 
     def __init__(self) -> None:
+        self.started = time.time()
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.seconds: dict[str, float] = defaultdict(float)
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.combinations: dict[str, set[str]] = defaultdict(set)
         # kind -> owner -> the combinations whose test used the owner's run
         self.shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        # file check -> [files judged, file verdicts served]
+        self.files: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
+        user = report.nodeid.partition("[")[2].partition("]")[0]
         if report.when == "call":
-            for name, owner in report.user_properties:
-                if str(name).startswith("shared "):
-                    user = report.nodeid.partition("[")[2].partition("]")[0]
-                    self.shared[str(name).removeprefix("shared ")][str(owner)].append(user)
+            for name, value in report.user_properties:
+                kind, _, what = str(name).partition(" ")
+                if kind == "shared":
+                    self.shared[what][str(value)].append(user)
+                elif kind in {"judged", "served"}:
+                    self.files[what][kind == "served"] += int(str(value))
         tier = next((name for name in TIERS if name in report.keywords), None)
         if tier is None:
             return
         self.seconds[tier] += report.duration
+        first, last = self.spans.get(tier, (report.start, report.stop))
+        self.spans[tier] = (min(first, report.start), max(last, report.stop))
+        if user:
+            self.combinations[tier].add(user)
         if report.when == "call" or report.outcome != "passed":
             self.outcomes[tier][report.outcome] += 1
         if report.when == "call":
@@ -354,7 +367,7 @@ class TierReport:
             self.measured += [
                 f"{test}: {name}: {value}"
                 for name, value in report.user_properties
-                if not str(name).startswith("shared ")
+                if str(name).partition(" ")[0] not in {"shared", "judged", "served"}
             ]
 
     def lines(self) -> Iterator[str]:
@@ -371,6 +384,26 @@ class TierReport:
                 others = sorted(set(ids) - {owner})
                 if others:
                     yield f"  {owner} ran for: {', '.join(others)}"
+
+    def cost(self) -> Iterator[str]:
+        """Wall time per tier (its first start to its last end: tiers share the workers and
+        overlap), test time, and what one combination cost; then distinct inputs per check."""
+        yield f"whole run: {time.time() - self.started:.0f} s wall"
+        for tier in TIERS:
+            if tier not in self.spans:
+                continue
+            first, last = self.spans[tier]
+            seconds = self.seconds[tier]
+            line = f"tier {tier}: {last - first:.0f} s wall, {seconds:.0f} s of test time"
+            if combinations := len(self.combinations[tier]):
+                per = seconds / combinations
+                line += f", {combinations} combinations, {per:.1f} s of test time each"
+            yield line
+        for check, (judged, served) in sorted(self.files.items()):
+            yield f"{check}: {judged} distinct files judged for {served} file verdicts served"
+        for kind, owners in self.shared.items():
+            users = sum(len(ids) for ids in owners.values())
+            yield f"{kind}: {len(owners)} runs for {users} combinations"
 
 
 _tier_report = TierReport()
@@ -391,4 +424,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{matrix.collapsed} collapsed); render and project tiers run each of them"
         )
         for line in lines:
+            terminalreporter.write_line(line)
+        terminalreporter.section("cost")
+        for line in _tier_report.cost():
             terminalreporter.write_line(line)

@@ -76,7 +76,10 @@ TEXT = FileCheck(
 
 @pytest.mark.parametrize("combination", combination_params())
 def test_renders_clean(
-    projects: ProjectCache, verdicts: Verdicts, combination: Combination
+    projects: ProjectCache,
+    verdicts: Verdicts,
+    combination: Combination,
+    request: pytest.FixtureRequest,
 ) -> None:
     """No Jinja left, no blank-line runs, every file parses, ruff check and format clean."""
     project = projects.get(combination)
@@ -86,19 +89,25 @@ def test_renders_clean(
     findings = [
         f"{check.name}: {finding}"
         for check, checked in ((TEXT, files), (RUFF_CHECK, python), (RUFF_FORMAT, python))
-        for finding in verdicts.findings(check, project, checked, combination.id)
+        for finding in verdicts.reported(
+            request.node.user_properties, check, project, checked, combination.id
+        )
     ]
     assert not findings, "\n".join(findings)
 
 
 @pytest.mark.parametrize("combination", combination_params())
 def test_bandit_finds_nothing(
-    projects: ProjectCache, verdicts: Verdicts, combination: Combination
+    projects: ProjectCache,
+    verdicts: Verdicts,
+    combination: Combination,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Bandit, with the project's own [tool.bandit] settings; a finding needs a justified nosec."""
     project = projects.get(combination)
     python = [path for path in text_files(project) if path.suffix == ".py"]
-    findings = verdicts.findings(BANDIT, project, python, combination.id)
+    properties = request.node.user_properties
+    findings = verdicts.reported(properties, BANDIT, project, python, combination.id)
     assert not findings, "bandit:\n" + "\n".join(findings)
 
 

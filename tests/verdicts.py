@@ -72,6 +72,21 @@ class Verdicts:
             if verdict.finding
         ]
 
+    def reported(
+        self,
+        properties: list[tuple[str, object]],
+        check: FileCheck,
+        project: Path,
+        files: Sequence[Path],
+        owner: str,
+    ) -> list[str]:
+        """`findings`, and how many files it judged and served, for the run's cost report."""
+        before = self.judged.get(check.name, 0)
+        found = self.findings(check, project, files, owner)
+        properties.append((f"judged {check.name}", self.judged.get(check.name, 0) - before))
+        properties.append((f"served {check.name}", len(files)))
+        return found
+
     @staticmethod
     def key(check: FileCheck, config: str, project: Path, file: Path) -> str:
         digest = hashlib.sha256(f"{check.name}\0{config}\0".encode())
