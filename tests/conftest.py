@@ -321,6 +321,48 @@ def share(request: pytest.FixtureRequest, kind: str, outcome: SharedOutcome, me:
         pytest.fail(shared + outcome.message, pytrace=False)
 
 
+# --- Shards -------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shard",
+        metavar="K/N",
+        help="run the K-th of N parts of the suite (by xdist group, so no group is split)",
+    )
+
+
+def group_of(item: pytest.Item) -> str:
+    """The item's xdist group: tests that share a generated project and its runs."""
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return item.nodeid
+    return str(marker.kwargs.get("name", marker.args[0] if marker.args else item.nodeid))
+
+
+def shard(groups: Iterable[str], index: int, count: int) -> set[str]:
+    """The groups of shard `index` (1-based) of `count`: dealt in turn, in sorted order.
+
+    Deterministic, and the sizes differ by one group at most, whatever the groups are.
+    """
+    if not 1 <= index <= count:
+        raise pytest.UsageError(f"--shard {index}/{count}: K must be between 1 and N")
+    return set(sorted(set(groups))[index - 1 :: count])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    option = config.getoption("--shard")
+    if not option:
+        return
+    index, _, count = str(option).partition("/")
+    if not (index.isdigit() and count.isdigit()):
+        raise pytest.UsageError(f"--shard {option}: write it K/N, for example 2/4")
+    mine = shard((group_of(item) for item in items), int(index), int(count))
+    kept = [item for item in items if group_of(item) in mine]
+    config.hook.pytest_deselected(items=[item for item in items if group_of(item) not in mine])
+    items[:] = kept
+
+
 # --- Tier summary -------------------------------------------------------------------------
 
 
