@@ -6,9 +6,11 @@ import atexit
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from .conftest import (
 from .matrix import Combination, combinations
 from .servers import run_ok
 from .settings_env import production_env
+from .verdicts import FileCheck, Findings, Verdicts
 from .workflow import Step, Workflow, clean_clone, on_services, read_workflow, run_step
 
 pytestmark = pytest.mark.project
@@ -251,12 +254,69 @@ def keep_mypy_cache(project: Project) -> None:
     _mypy_cache = project.path / ".mypy_cache"
 
 
-def run_steps(project: Project, steps: list[Step]) -> list[tuple[Step, str]]:
-    """Run the steps in turn, as the job does; each with its output."""
-    return [
-        (step, run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT))
-        for step in steps
-    ]
+# The tools the git hooks run, whose locked versions their verdicts depend on.
+HOOK_TOOLS = {"pre-commit", "pre-commit-hooks", "django-upgrade", "ruff", "djlint"}
+
+
+def hooks_config(project: Path) -> str:
+    """What the git hooks' verdict on a file depends on besides the file: their configuration,
+    the locked versions of their tools, their settings in pyproject.toml, and the Django
+    version django-upgrade targets."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    return json.dumps(
+        [
+            (project / ".pre-commit-config.yaml").read_text(encoding="utf-8"),
+            sorted((p["name"], p["version"]) for p in lock["package"] if p["name"] in HOOK_TOOLS),
+            {name: pyproject["tool"].get(name) for name in ("ruff", "djlint")},
+            [d for d in pyproject["project"]["dependencies"] if d.lower().startswith("django")],
+        ],
+        sort_keys=True,
+    )
+
+
+def git_hooks(project: Project, step: Step) -> FileCheck:
+    """The workflow's git-hooks step as a file check: run on the files not judged yet.
+
+    A failing run names no single file reliably (the hooks fix files in place), so each of
+    the files it ran on carries its output.
+    """
+    assert "--all-files" in step.run, f"CI step {step.name!r} no longer runs on every file"
+
+    def judge(root: Path, files: list[str]) -> Findings:
+        narrowed = Step(step.name, step.run.replace("--all-files", f"--files {shlex.join(files)}"))
+        try:
+            run_step(narrowed, cwd=root, env=project.env | step.env, timeout=STEP_TIMEOUT)
+        except AssertionError as error:
+            return dict.fromkeys(files, str(error))
+        return {}
+
+    return FileCheck("git hooks", judge, hooks_config)
+
+
+def tracked_files(project: Path) -> list[Path]:
+    listing = run_ok("git", "ls-files", "-z", cwd=project)
+    return [project / name for name in listing.split("\0") if name]
+
+
+def run_steps(
+    project: Project, steps: list[Step], verdicts: Verdicts, owner: str
+) -> list[tuple[Step, str]]:
+    """Run the steps in turn, as the job does; each with its output.
+
+    The git hooks judge files, so they run on the files whose content no earlier run judged.
+    """
+    results: list[tuple[Step, str]] = []
+    for step in steps:
+        if step.runs("pre-commit run"):
+            check = git_hooks(project, step)
+            findings = verdicts.findings(check, project.path, tracked_files(project.path), owner)
+            assert not findings, f"CI step {step.name!r} failed:\n" + "\n".join(findings)
+            results.append((step, ""))
+        else:
+            output = run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT)
+            results.append((step, output))
+    return results
 
 
 def suite_output(results: list[tuple[Step, str]]) -> str:
@@ -291,10 +351,12 @@ def first_day(project: Project, combination: Combination) -> None:
         assert "demo\tDemo" in output
 
 
-def install_check_and_test(path: Path, combination: Combination, suite_key: str) -> None:
+def install_check_and_test(
+    path: Path, combination: Combination, suite_key: str, verdicts: Verdicts
+) -> None:
     """The new repository's CI, from a clean clone, then what a developer's first day does."""
     project, workflow = checkout(path, suite_database(suite_key))
-    results = run_steps(project, workflow.steps)
+    results = run_steps(project, workflow.steps, verdicts, combination.id)
     keep_mypy_cache(project)
     suite = suite_output(results)
     assert "Required test coverage of 90" in suite
@@ -307,25 +369,22 @@ def deploy_target_steps(workflow: Workflow, tests: list[str]) -> list[Step]:
 
     Its lock installs, mypy passes, the production settings pass the workflow's own
     `check --deploy` step (with that target's environment), the git hooks pass on the files
-    it changes, and the suite's tests of the production settings pass. The other steps read
-    only what the suite run of the same project read.
+    it changes (the others' verdicts are known), and the suite's tests of the production
+    settings pass. The other steps read only what the suite run of the same project read.
     """
-    changed = " ".join([*DEPLOY_TARGET_FILES, *tests])
-    narrowed = {
-        "pre-commit": f"uv run pre-commit run --files {changed} --show-diff-on-failure",
-        "pytest": f"uv run pytest -p no:cacheprovider -q {' '.join(tests)}",
-    }
     steps: list[Step] = []
     for step in workflow.steps:
-        if step.runs("uv sync") or step.runs("mypy") or step.runs("check --deploy"):
+        if any(step.runs(word) for word in ("uv sync", "mypy", "check --deploy", "pre-commit")):
             steps.append(step)
-        for word, command in narrowed.items():
-            if step.runs(word):
-                steps.append(Step(step.name, command, step.env))
+        elif step.runs("pytest"):
+            command = f"uv run pytest -p no:cacheprovider -q {' '.join(tests)}"
+            steps.append(Step(step.name, command, step.env))
     return steps
 
 
-def check_deploy_target(path: Path, combination: Combination, suite_key: str) -> None:
+def check_deploy_target(
+    path: Path, combination: Combination, suite_key: str, verdicts: Verdicts
+) -> None:
     """What another deploy target changes, once the same project for another target passed."""
     with fresh_database(combination.id) as database:
         copy_test_databases(suite_key, to=database)
@@ -333,7 +392,8 @@ def check_deploy_target(path: Path, combination: Combination, suite_key: str) ->
         found = project.path.glob(DEPLOY_TARGET_TESTS)
         tests = [str(test.relative_to(project.path)) for test in found]
         assert tests, f"no test matches {DEPLOY_TARGET_TESTS}"
-        results = run_steps(project, deploy_target_steps(workflow, tests))
+        steps = deploy_target_steps(workflow, tests)
+        results = run_steps(project, steps, verdicts, combination.id)
         keep_mypy_cache(project)
         assert_suite_passed(suite_output(results))
 
@@ -349,6 +409,7 @@ def assert_suite_passed(output: str) -> None:
 def test_project_installs_checks_migrates_and_passes(
     projects: ProjectCache,
     shared_runs: SharedRuns,
+    verdicts: Verdicts,
     combination: Combination,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -363,14 +424,14 @@ def test_project_installs_checks_migrates_and_passes(
             "project suite",
             suite_key,
             combination.id,
-            lambda: install_check_and_test(path, combination, suite_key),
+            lambda: install_check_and_test(path, combination, suite_key, verdicts),
         )
         request.node.user_properties.append(("shared project suite", suite.owner))
         if suite.owner == combination.id:
             assert suite.passed, suite.message
             return
         assert suite.passed, f"(the suite run of {suite.owner})\n{suite.message}"
-        check_deploy_target(path, combination, suite_key)
+        check_deploy_target(path, combination, suite_key, verdicts)
 
     outcome = shared_runs.run("project", fingerprint(path, read), combination.id, run)
     share(request, "project", outcome, combination.id)
