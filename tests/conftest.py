@@ -383,6 +383,8 @@ class TierReport:
         self.shared: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         # file check -> [files judged, file verdicts served]
         self.files: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        # a generated project's CI step -> the seconds of each run of it
+        self.steps: dict[str, list[float]] = defaultdict(list)
         self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
@@ -394,6 +396,8 @@ class TierReport:
                     self.shared[what][str(value)].append(user)
                 elif kind in {"judged", "served"}:
                     self.files[what][kind == "served"] += int(str(value))
+                elif kind == "step":
+                    self.steps[what].append(float(str(value)))
         tier = next((name for name in TIERS if name in report.keywords), None)
         if tier is None:
             return
@@ -409,7 +413,7 @@ class TierReport:
             self.measured += [
                 f"{test}: {name}: {value}"
                 for name, value in report.user_properties
-                if str(name).partition(" ")[0] not in {"shared", "judged", "served"}
+                if str(name).partition(" ")[0] not in {"shared", "judged", "served", "step"}
             ]
 
     def lines(self) -> Iterator[str]:
@@ -441,6 +445,8 @@ class TierReport:
                 per = seconds / combinations
                 line += f", {combinations} combinations, {per:.1f} s of test time each"
             yield line
+        for step, runs in self.steps.items():
+            yield f"CI step {step!r}: {len(runs)} runs, {sum(runs):.0f} s"
         for check, (judged, served) in sorted(self.files.items()):
             yield f"{check}: {judged} distinct files judged for {served} file verdicts served"
         for kind, owners in self.shared.items():

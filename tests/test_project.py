@@ -10,8 +10,10 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 import tomllib
 import zlib
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -299,6 +301,10 @@ def tracked_files(project: Path) -> list[Path]:
     return [project / name for name in listing.split("\0") if name]
 
 
+# Seconds each CI step took in this worker, for the cost report (`step_cost` below).
+STEP_SECONDS: dict[str, list[float]] = defaultdict(list)
+
+
 def run_steps(
     project: Project, steps: list[Step], verdicts: Verdicts, owner: str
 ) -> list[tuple[Step, str]]:
@@ -308,6 +314,7 @@ def run_steps(
     """
     results: list[tuple[Step, str]] = []
     for step in steps:
+        started = time.perf_counter()
         if step.runs("pre-commit run"):
             check = git_hooks(project, step)
             findings = verdicts.findings(check, project.path, tracked_files(project.path), owner)
@@ -316,6 +323,7 @@ def run_steps(
         else:
             output = run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT)
             results.append((step, output))
+        STEP_SECONDS[step.name].append(time.perf_counter() - started)
     return results
 
 
@@ -434,6 +442,9 @@ def test_project_installs_checks_migrates_and_passes(
         check_deploy_target(path, combination, suite_key, verdicts)
 
     outcome = shared_runs.run("project", fingerprint(path, read), combination.id, run)
+    for name, seconds in STEP_SECONDS.items():
+        request.node.user_properties += [(f"step {name}", value) for value in seconds]
+    STEP_SECONDS.clear()
     share(request, "project", outcome, combination.id)
 
 
