@@ -450,11 +450,11 @@ def test_project_installs_checks_migrates_and_passes(
 
 def test_schema_tenancy_refuses_sqlite_with_a_hint(projects: ProjectCache) -> None:
     combination = next(c for c in combinations() if c.as_data().get("tenancy") == "schema")
-    project = Project(projects.get(combination), database="unused")
+    project = Project(projects.get(combination), database="unused", venv=worker_venv())
     project.run("uv", "sync", "--locked", "--quiet")
     del project.env["DATABASE_URL"]
     result = subprocess.run(
-        [".venv/bin/python", "manage.py", "check"],
+        [str(project.venv / "bin" / "python"), "manage.py", "check"],
         cwd=project.path,
         env=project.env,
         capture_output=True,
