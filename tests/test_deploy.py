@@ -219,6 +219,7 @@ def test_cloud_provides_every_setting_production_requires(
     provided = image | (fly_env(cloud) if cloud.name == "fly" else terraform_env(cloud))
     missing = sorted(required - provided)
     assert not missing, f"production settings require {missing}: deploy/{cloud.name} sets none"
+    assert "DJANGO_JWT_SIGNING_KEY" in provided, f"deploy/{cloud.name} signs JWTs with SECRET_KEY"
 
     at_build = image | build_env(project)
     missing = sorted(required - at_build)
