@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from .servers import run_ok
+
 WORKFLOW = ".github/workflows/ci.yml"
 JOB = "test"
 # Actions and what stands for them here: the clone is the checkout, and uv is on PATH.
@@ -111,16 +113,5 @@ def clean_clone(project: Path) -> Path:
 
 
 def run_step(step: Step, *, cwd: Path, env: dict[str, str], timeout: float) -> str:
-    """Run one `run:` step in GitHub's shell; fail with its name and output unless it passes."""
-    result = subprocess.run(
-        [*SHELL, step.run],
-        cwd=cwd,
-        env=env | step.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"CI step {step.name!r} failed:\n{output[-6000:]}"
-    return output
+    """Run one `run:` step in GitHub's shell; fail with its output unless it passes."""
+    return run_ok(*SHELL, step.run, cwd=cwd, env=env | step.env, timeout=timeout)
