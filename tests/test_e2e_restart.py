@@ -18,12 +18,14 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ import pytest
 
 from .conftest import ProjectCache
 from .matrix import Combination, combinations, resolve
-from .servers import background, free_port, run_ok
+from .servers import background, free_port, run_ok, stop_group
 from .test_e2e_security import TENANT, obtain_token, seed, serve_production, server_env
 from .test_project import Project
 
@@ -49,6 +51,8 @@ REQUEST_TIMEOUT = 15
 # A create is retried with its key until it gets an answer below 500, at most this often.
 ATTEMPTS = 20
 DATABASE = "restart"
+# Created keys sent again after the restart, each expecting its first answer.
+REPLAYS = 20
 
 
 def one_combination_per_server() -> list[object]:
@@ -127,32 +131,28 @@ def own_postgres() -> Iterator[Postgres]:
 
 @dataclass
 class Redis:
+    """A Redis of this test's own, nothing on disk; started again on the same port."""
+
     log: Path
     port: int = field(default_factory=free_port)
 
-    def command(self) -> list[str]:
+    @contextmanager
+    def serve(self) -> Iterator[subprocess.Popen[bytes]]:
         port = str(self.port)
-        return [
-            "redis-server",
-            "--port",
-            port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-
-    def wait(self) -> None:
-        for _ in range(100):
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 1),
-            ):
-                return
-            time.sleep(0.05)
-        pytest.fail(f"redis did not start:\n{self.log.read_text()}", pytrace=False)
+        command = ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no"]
+        with background(
+            command, cwd=self.log.parent, env=dict(os.environ), log=self.log
+        ) as process:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                pytest.fail(f"redis did not start:\n{self.log.read_text()}", pytrace=False)
+            yield process
 
 
 @dataclass
@@ -230,16 +230,28 @@ class Load:
 
 
 def summary(outcomes: list[Outcome], back: float) -> dict[str, object]:
-    during = [o for o in outcomes if o.started < back + GRACE_SECONDS]
-    after = [o for o in outcomes if o.started >= back + GRACE_SECONDS]
+    """What clients saw before PostgreSQL was back (plus the grace second), and after."""
+    during = [o.status for o in outcomes if o.started < back + GRACE_SECONDS]
+    after = [o.status for o in outcomes if o.started >= back + GRACE_SECONDS]
+    failed = Counter(status for status in during if status >= 500 or not status)
     return {
         "requests": len(outcomes),
-        "503 during": sum(o.status == 503 for o in during),
-        "other failures during": sorted(
-            {o.status for o in during if o.status >= 500 or not o.status} - {503}
-        ),
-        "5xx after": sum(o.status >= 500 or o.status == 0 for o in after),
+        "503 during": failed.pop(503, 0),
+        "other failures during": dict(failed),
+        "5xx after": sum(status >= 500 or not status for status in after),
     }
+
+
+def under_load(
+    url: str, headers: dict[str, str], prefix: str, restart: Callable[[], None]
+) -> tuple[Load, float]:
+    """Load the API, `restart` a service meanwhile; the load and when the service was back."""
+    with Load(url, headers, prefix) as load:
+        time.sleep(STEADY_SECONDS)
+        restart()
+        back = time.monotonic()
+        time.sleep(AFTER_SECONDS)
+    return load, back
 
 
 @pytest.mark.parametrize("combination", one_combination_per_server())
@@ -254,9 +266,9 @@ def test_a_restart_costs_nothing_once_the_service_is_back(
     answers = resolve(combination.as_data())[0]
     tenancy, mode = str(answers["tenancy"]), str(answers["server"])
     prefix = f"restart-{uuid.uuid4().hex[:8]}"
-    redis_prefix = f"{prefix}-redis"
     redis = Redis(tmp_path / "redis.log")
-    with own_postgres() as postgres:
+    log = tmp_path / "gunicorn.log"
+    with own_postgres() as postgres, contextlib.ExitStack() as services:
         postgres.sql(f'CREATE DATABASE "{DATABASE}"')
         project = Project(projects.get(combination), DATABASE)
         project.env |= {
@@ -265,69 +277,52 @@ def test_a_restart_costs_nothing_once_the_service_is_back(
         }
         project.run("uv", "sync", "--locked", "--quiet")
         env = server_env(project, DATABASE, tenancy)
-        redis_server = background(
-            redis.command(), cwd=tmp_path, env=dict(os.environ), log=redis.log
-        )
-        with redis_server as redis_process:
-            redis.wait()
-            seed(project, env, tenancy)
-            log = tmp_path / "gunicorn.log"
-            with serve_production(project, env, log) as url:
-                headers = {"X-Forwarded-Proto": "https"}
-                if tenancy != "none":
-                    headers["X-Tenant"] = TENANT
-                headers["Authorization"] = f"Bearer {obtain_token(url, headers)}"
-                with Load(url, headers, prefix) as load:
-                    time.sleep(STEADY_SECONDS)
-                    postgres.ctl("-m fast restart")
-                    back = time.monotonic()
-                    time.sleep(AFTER_SECONDS)
-                database = summary(load.outcomes, back)
-                # Redis's outage warning carries its traceback (core/cache.py), once a minute.
-                database_log = log.read_text()
-                replays = {
-                    key: load.request("POST", "/api/v1/articles/", {"title": key}, key)
-                    for key in list(load.created)[:20]
-                }
-                with Load(url, headers, redis_prefix) as redis_load:
-                    time.sleep(STEADY_SECONDS)
-                    redis_process.terminate()
-                    redis_process.wait(10)
-                    redis_server2 = background(
-                        redis.command(),
-                        cwd=tmp_path,
-                        env=dict(os.environ),
-                        log=tmp_path / "redis2.log",
-                    )
-                    with redis_server2:
-                        redis.wait()
-                        time.sleep(AFTER_SECONDS)
-                        redis_failures = [
-                            o.status for o in redis_load.outcomes if o.status >= 500 or not o.status
-                        ]
-                        redis_requests = len(redis_load.outcomes)
-        rows = dict(
-            line.split("|")
-            for line in postgres.sql(
-                "SELECT title, count(*) FROM articles_article "
-                f"WHERE title LIKE '{prefix}-%' GROUP BY title",
-                DATABASE,
-            ).split()
-        )
-    created = load.created
-    rows = {key: int(count) for key, count in rows.items() if not key.startswith(redis_prefix)}
+        first_redis = services.enter_context(redis.serve())
+        seed(project, env, tenancy)
+
+        def restart_redis() -> None:
+            stop_group(first_redis)
+            services.enter_context(redis.serve())
+
+        with serve_production(project, env, log) as url:
+            headers = {"X-Forwarded-Proto": "https"}
+            if tenancy != "none":
+                headers["X-Tenant"] = TENANT
+            headers["Authorization"] = f"Bearer {obtain_token(url, headers)}"
+            load, back = under_load(url, headers, prefix, lambda: postgres.ctl("-m fast restart"))
+            # Redis's outage warning carries its traceback (core/cache.py): read the log now.
+            database_log = log.read_text()
+            replays = {
+                key: load.request("POST", "/api/v1/articles/", {"title": key}, key)
+                for key in list(load.created)[:REPLAYS]
+            }
+            redis_load, _ = under_load(url, headers, f"redis-{prefix}", restart_redis)
+        rows = {
+            title: int(count)
+            for title, count in (
+                line.split("|")
+                for line in postgres.sql(
+                    "SELECT title, count(*) FROM articles_article "
+                    f"WHERE title LIKE '{prefix}-%' GROUP BY title",
+                    DATABASE,
+                ).split()
+            )
+        }
+    database = summary(load.outcomes, back)
+    redis_failures = [o.status for o in redis_load.outcomes if o.status >= 500 or not o.status]
     record_property(
         "restart",
-        f"{mode}: postgres restart: {database['requests']} requests, {database['503 during']} 503s "
-        f"during the outage, other failures then {database['other failures during']}, "
-        f"{database['5xx after']} 5xx after; {sum(rows.values())} rows for "
-        f"{len(created)} creates answered 201; redis restart: {redis_requests} requests, "
-        f"{len(redis_failures)} 5xx",
+        f"{mode}: PostgreSQL restart: {database['requests']} requests, "
+        f"{database['503 during']} 503s during the outage, other failures then "
+        f"{database['other failures during']}, {database['5xx after']} 5xx after; "
+        f"{sum(rows.values())} rows for {len(load.created)} keys answered 201 "
+        f"({len(replays)} of them sent again); Redis restart: {len(redis_load.outcomes)} "
+        f"requests, {len(redis_failures)} 5xx",
     )
     assert database["5xx after"] == 0, database
-    assert database["other failures during"] == [], database
-    assert rows == dict.fromkeys(created, 1), "one row for every key answered 201"
+    assert database["other failures during"] == {}, database
+    assert rows == dict.fromkeys(load.created, 1), "one row for every key answered 201"
     for key, (status, body, _) in replays.items():
-        assert (status, body and body["id"]) == (201, created[key]), key
+        assert (status, body and body["id"]) == (201, load.created[key]), f"{key} sent again"
     assert "Traceback" not in database_log
     assert redis_failures == [], redis_failures
