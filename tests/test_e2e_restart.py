@@ -51,6 +51,8 @@ REQUEST_TIMEOUT = 15
 # A create is retried with its key until it gets an answer below 500, at most this often.
 ATTEMPTS = 20
 DATABASE = "restart"
+# Probes among the reads: liveness must never fail, readiness only while PostgreSQL is away.
+PROBES = {1: "/healthz", 5: "/readyz"}
 # Created keys sent again after the restart, each expecting its first answer.
 REPLAYS = 20
 
@@ -200,9 +202,10 @@ class Load:
         sent = 0
         while not self.stop.is_set():
             sent += 1
-            if sent % 2:
-                status, _, started = self.request("GET", "/api/v1/articles/")
-                self.record(Outcome("read", started, status))
+            if sent % 2:  # every other request reads: the list, or a probe now and then
+                path = PROBES.get(sent % 8, "/api/v1/articles/")
+                status, _, started = self.request("GET", path)
+                self.record(Outcome(path, started, status))
                 continue
             key = f"{self.prefix}-{number}-{sent}"
             for _ in range(ATTEMPTS):
@@ -319,6 +322,7 @@ def test_a_restart_costs_nothing_once_the_service_is_back(
         f"({len(replays)} of them sent again); Redis restart: {len(redis_load.outcomes)} "
         f"requests, {len(redis_failures)} 5xx",
     )
+    assert {o.status for o in load.outcomes if o.kind == "/healthz"} == {200}
     assert database["5xx after"] == 0, database
     assert database["other failures during"] == {}, database
     assert rows == dict.fromkeys(load.created, 1), "one row for every key answered 201"
