@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from ..core.idempotency import IdempotentCreateMixin
 from .cache import cached_list
 from .filters import ArticleFilter, CommentFilter
 from .models import Article, Comment, Tag
@@ -30,7 +31,7 @@ from .services import (
 )
 
 
-class ArticleViewSet(viewsets.ModelViewSet[Article]):
+class ArticleViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Article]):
     """Articles: anyone reads published ones, signed-in users write, authors edit their own."""
 
     queryset = Article.objects.none()  # for the OpenAPI schema; requests use get_queryset
@@ -83,7 +84,7 @@ class ArticleViewSet(viewsets.ModelViewSet[Article]):
 
 
 class CommentViewSet(
-    mixins.CreateModelMixin,
+    IdempotentCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -110,7 +111,7 @@ class CommentViewSet(
 
 
 class TagViewSet(
-    mixins.CreateModelMixin,
+    IdempotentCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Tag],

@@ -1,5 +1,6 @@
 """Logging helpers shared by every environment."""
 
+import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -40,3 +41,12 @@ def redact_secrets(
     standard library's loggers, so a header dict logged by any library is masked too.
     """
     return {key: REDACTED if is_secret(key) else redacted(item) for key, item in event_dict.items()}
+
+
+def not_unavailable(record: logging.LogRecord) -> bool:
+    """A logging filter for django.request: leave out its line for each 503 response.
+
+    A 503 is answered on purpose, by code that logs the reason once (the database outage,
+    a failing readiness check); a line per request would bury that reason.
+    """
+    return getattr(record, "status_code", None) != 503
