@@ -1,31 +1,27 @@
-import socket
 import sys
 from collections.abc import Iterator
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from pytest_django import DjangoDbBlocker
 
 import manage
 
+from .databases import refused_port, unreachable
+
 
 @pytest.fixture
 def unreachable_database(django_db_blocker: DjangoDbBlocker) -> Iterator[int]:
-    """The default connection pointed at a local port nothing listens on.
-
-    A connection there is refused at once, so the test waits on no timeout.
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    connection.close()
-    with (
-        django_db_blocker.unblock(),
-        mock.patch.dict(connection.settings_dict, {"HOST": "127.0.0.1", "PORT": str(port)}),
-    ):
-        yield port
-        connection.close()
+    """The default database swapped for one that refuses connections at once."""
+    current = connections[DEFAULT_DB_ALIAS]
+    with refused_port() as port, django_db_blocker.unblock():
+        connections[DEFAULT_DB_ALIAS] = unreachable(DEFAULT_DB_ALIAS, port)
+        try:
+            yield port
+        finally:
+            connections[DEFAULT_DB_ALIAS].close()
+            connections[DEFAULT_DB_ALIAS] = current
 
 
 def test_a_database_that_does_not_answer_is_named_with_the_fix(unreachable_database: int) -> None:

@@ -7,7 +7,6 @@ which holds its transaction, stays as it is.
 
 import contextlib
 import contextvars
-import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +20,7 @@ from rest_framework.test import APIClient
 from ...accounts.models import User
 from ...accounts.tests.factories import UserFactory
 from .. import errors
+from .databases import refused_port, unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +35,18 @@ UNAVAILABLE = {
 @contextlib.contextmanager
 def database_away() -> Iterator[None]:
     """Until the block ends, this thread's connections to the database are refused."""
-    wrappers = [connections[alias] for alias in {"default", router.db_for_read(User)}]
-    reachable = [wrapper.settings_dict for wrapper in wrappers]
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-        for wrapper in wrappers:
-            wrapper.close()
-            port = closed.getsockname()[1]
-            wrapper.settings_dict = {**wrapper.settings_dict, "HOST": "127.0.0.1", "PORT": port}
+    aliases = {"default", router.db_for_read(User)}
+    reachable = {alias: connections[alias] for alias in aliases}
+    with refused_port() as port:
+        for alias in aliases:
+            connections[alias] = unreachable(alias, port)
         try:
             yield
         finally:
-            for wrapper, settings_dict in zip(wrappers, reachable, strict=True):
-                wrapper.close()
-                wrapper.settings_dict = settings_dict
+            for alias, wrapper in reachable.items():
+                connections[alias].close()
+                wrapper.close()  # as the outage ended it: the next query connects anew
+                connections[alias] = wrapper
 
 
 def on_its_own_connections[T](serve: Callable[[], T]) -> T:
