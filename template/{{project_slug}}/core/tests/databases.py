@@ -28,6 +28,12 @@ def unreachable(alias: str, port: int) -> BaseDatabaseWrapper:
     engine = current["ENGINE"]
     if "postgresql" not in engine:
         engine = "django.db.backends.postgresql"
-    changes = {"ENGINE": engine, "HOST": "127.0.0.1", "PORT": str(port), "OPTIONS": {}}
+    changes = {
+        "ENGINE": engine,
+        "NAME": "unreachable",  # a SQLite file's path may exceed PostgreSQL's 63 characters
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "OPTIONS": {},
+    }
     wrapper: BaseDatabaseWrapper = load_backend(engine).DatabaseWrapper(current | changes, alias)
     return wrapper
