@@ -23,12 +23,17 @@ import jinja2
 import plumbum
 import pytest
 
-from .matrix import ROOT, Combination, combinations, derive
+from .matrix import ROOT, Combination, combinations, derive, resolve
 from .verdicts import Verdicts
 
 TIERS = ("questions", "render", "project", "e2e")
 # The question whose answers change only what a deployment needs (tier 3 shares runs over it).
 DEPLOY_TARGET_AXIS = "cloud"
+# The answers mypy's cache depends on: the Django version and those that change the installed
+# apps (mypy's Django plugin drops its whole cache when they change). Combinations that agree
+# on them run on one worker, so mypy checks again only the files that differ. A grouping for
+# speed only: a question missing here costs cache misses, never a check.
+MYPY_CACHE_ANSWERS = ("django_version", "tenancy", "channels", "use_htmx", "use_celery")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # Every generated project has a new virtualenv: without bytecode files there, each Python
@@ -194,20 +199,25 @@ def generate_from_uv_cache(destination: Path, data: dict[str, object]) -> Path:
 
 
 def combination_params() -> list[object]:
-    """The matrix as pytest params, grouped for xdist (loadgroup) by all answers but the cloud.
+    """The matrix as pytest params, grouped for xdist (loadgroup) by `MYPY_CACHE_ANSWERS`.
 
     A group's tests run on one worker, one after another: each combination is generated once,
-    and the project tier's deploy targets follow the run of the suite they share, so none waits
-    for another worker's run and each starts from its sibling's caches.
+    the project tier's deploy targets follow the run of the suite they share, so none waits
+    for another worker's run, and each starts from its sibling's caches.
     """
     return [
         pytest.param(
             combination,
             id=combination.id,
-            marks=pytest.mark.xdist_group(combination.without(DEPLOY_TARGET_AXIS).id),
+            marks=pytest.mark.xdist_group(mypy_cache_group(combination)),
         )
         for combination in combinations()
     ]
+
+
+def mypy_cache_group(combination: Combination) -> str:
+    context, _, _ = resolve(combination.as_data())
+    return "-".join(f"{name}={context[name]}" for name in MYPY_CACHE_ANSWERS)
 
 
 def covering_params() -> list[object]:

@@ -1,15 +1,30 @@
-"""The test database serves several threads at once: one thread reads while another writes."""
+"""The database: the migrations match the models, and several threads share the test database."""
 
 import contextvars
 import threading
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connections, router, transaction
 
 from ...accounts.models import User
 from ...accounts.tests.factories import UserFactory
 
 TIMEOUT = 10
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_every_model_change_has_its_migration() -> None:
+    """A model edited without `makemigrations` fails here, not when a deploy migrates."""
+    plan = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=plan)
+    except SystemExit:
+        pytest.fail(
+            f"Models changed without a migration (run makemigrations):\n{plan.getvalue()}",
+            pytrace=False,
+        )
 
 
 @pytest.mark.django_db
