@@ -9,15 +9,18 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import copier
+import copier._main
 import copier.errors
 import jinja2
 import plumbum
@@ -166,6 +169,44 @@ def _compile_once(
 
 
 jinja2.Environment.compile = _compile_once  # type: ignore[method-assign,assignment]
+
+_render_template = copier._main.Worker._render_template
+_sync_executable_bit = copier._main.Worker._sync_git_index_executable_bit
+_git_ignores_file_modes: ContextVar[bool] = ContextVar("git_ignores_file_modes", default=False)
+
+
+def _render_template_asking_git_once(self: copier._main.Worker) -> None:
+    """Copier's rendering, with its question to git asked once per render, not once per file.
+
+    After writing each file Copier runs `git config core.fileMode` in the destination (a
+    process per file, a fifth of a copy's time here) and syncs the git index's executable bit
+    only when that is false. Git's answer cannot change while one render writes files.
+    """
+    folder = Path(self.subproject.local_abspath)
+    while not folder.is_dir():
+        folder = folder.parent
+    setting = subprocess.run(
+        ["git", "-C", str(folder), "config", "--type=bool", "--get", "core.fileMode"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    token = _git_ignores_file_modes.set(setting.stdout.strip() == "false")
+    try:
+        _render_template(self)
+    finally:
+        _git_ignores_file_modes.reset(token)
+
+
+def _sync_executable_bit_if_git_ignores_modes(
+    self: copier._main.Worker, dst_relpath: Path, src_mode: int
+) -> None:
+    if _git_ignores_file_modes.get():
+        _sync_executable_bit(self, dst_relpath, src_mode)
+
+
+copier._main.Worker._render_template = _render_template_asking_git_once  # type: ignore[method-assign]
+copier._main.Worker._sync_git_index_executable_bit = _sync_executable_bit_if_git_ignores_modes  # type: ignore[method-assign]
 
 
 def generate(destination: Path, data: dict[str, object]) -> Path:

@@ -148,9 +148,10 @@ def fresh_database(key: str) -> Iterator[str]:
     drop_databases_like(name)
 
 
-# The databases of this worker's last suite run, by suite key. Its deploy targets run next on
-# the same worker (one xdist group) with the same models and migrations: their suite's test
-# databases are copied for them rather than migrated again.
+# The database of this worker's last suite run, by suite key. Its deploy targets run next on
+# the same worker (one xdist group) with the same models and migrations: they run on it, and
+# their suite (`--reuse-db`, as the project's pytest settings say) reuses its test databases
+# rather than migrating new ones.
 _kept_databases: dict[str, str] = {}
 
 
@@ -169,17 +170,14 @@ def _drop_kept_databases() -> None:
         drop_databases_like(name)
 
 
-def copy_test_databases(key: str, to: str) -> None:
-    """Give `to` the test databases of suite `key`'s run, if this worker still holds them."""
-    source = _kept_databases.get(key)
-    if source is None:
-        return
-    postgres(
-        *[
-            f'CREATE DATABASE "{test.replace(source, to)}" TEMPLATE "{test}"'
-            for test in databases_like(f"test_{source}")
-        ]
-    )
+@contextmanager
+def deploy_target_database(suite_key: str, combination: Combination) -> Iterator[str]:
+    """The database of the suite run this deploy target follows, or a fresh one."""
+    if suite_key in _kept_databases:
+        yield _kept_databases[suite_key]
+    else:
+        with fresh_database(combination.id) as database:
+            yield database
 
 
 def drop_databases_like(name: str) -> None:
@@ -394,8 +392,7 @@ def check_deploy_target(
     path: Path, combination: Combination, suite_key: str, verdicts: Verdicts
 ) -> None:
     """What another deploy target changes, once the same project for another target passed."""
-    with fresh_database(combination.id) as database:
-        copy_test_databases(suite_key, to=database)
+    with deploy_target_database(suite_key, combination) as database:
         project, workflow = checkout(path, database)
         found = project.path.glob(DEPLOY_TARGET_TESTS)
         tests = [str(test.relative_to(project.path)) for test in found]
