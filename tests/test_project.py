@@ -316,17 +316,25 @@ def run_steps(
     """
     results: list[tuple[Step, str]] = []
     for step in steps:
-        started = time.perf_counter()
-        if step.runs("pre-commit run"):
-            check = git_hooks(project, step)
-            findings = verdicts.findings(check, project.path, tracked_files(project.path), owner)
-            assert not findings, f"CI step {step.name!r} failed:\n" + "\n".join(findings)
-            results.append((step, ""))
-        else:
-            output = run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT)
-            results.append((step, output))
-        STEP_SECONDS[step.name].append(time.perf_counter() - started)
+        with timed(step.name):
+            if step.runs("pre-commit run"):
+                check = git_hooks(project, step)
+                paths = tracked_files(project.path)
+                findings = verdicts.findings(check, project.path, paths, owner)
+                assert not findings, f"CI step {step.name!r} failed:\n" + "\n".join(findings)
+                results.append((step, ""))
+            else:
+                output = run_step(step, cwd=project.path, env=project.env, timeout=STEP_TIMEOUT)
+                results.append((step, output))
     return results
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Add the seconds the block takes to `step`'s in this worker's cost report."""
+    started = time.perf_counter()
+    yield
+    STEP_SECONDS[step].append(time.perf_counter() - started)
 
 
 def suite_output(results: list[tuple[Step, str]]) -> str:
@@ -370,9 +378,8 @@ def install_check_and_test(
     suite = suite_output(results)
     assert "Required test coverage of 90" in suite
     assert_suite_passed(suite)
-    started = time.perf_counter()
-    first_day(project, combination)
-    STEP_SECONDS["first day (one production process)"].append(time.perf_counter() - started)
+    with timed("first day (one production process)"):
+        first_day(project, combination)
 
 
 def deploy_target_steps(workflow: Workflow, tests: list[str]) -> list[Step]:
