@@ -21,6 +21,9 @@ JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
 # Django templates (.html) share those delimiters: only Jinja's own syntax betrays a leftover.
 JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
 # What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
+# The template repository's own folders: a generated file that names one sends its reader to
+# a path the project does not have.
+TEMPLATE_REPOSITORY_PATH = re.compile(r"(?<![\w./-])(?:bench|hooks|includes)/")
 INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
 # Binary files, and the SQLite databases a project run may leave behind.
 BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
@@ -194,3 +197,18 @@ def test_channels_only_when_chosen(projects: ProjectCache, combination: Combinat
     if packages.search((project / "uv.lock").read_text(encoding="utf-8")):
         mentions.append("uv.lock")
     assert not mentions, f"Channels appears in a project that did not choose it: {mentions}"
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_files_name_no_path_of_the_template_repository(
+    projects: ProjectCache, combination: Combination
+) -> None:
+    project = projects.get(combination)
+    mentions = [
+        f"{path.relative_to(project)}: {match.group(0)}"
+        for path in text_files(project)
+        for match in TEMPLATE_REPOSITORY_PATH.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not mentions, "paths of the template repository, not the project's:\n" + "\n".join(
+        mentions
+    )

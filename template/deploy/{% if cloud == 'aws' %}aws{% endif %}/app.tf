@@ -274,7 +274,7 @@ resource "aws_lb" "app" {
   security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
   enable_deletion_protection = true
-  # From includes/deploy.jinja; gunicorn keeps idle connections open a little longer.
+  # gunicorn keeps idle connections open a little longer (config/gunicorn.py: keepalive).
   idle_timeout = local.idle_timeout
 }
 
