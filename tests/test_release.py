@@ -26,7 +26,7 @@ def test_changelog_and_releases_agree_with_the_version() -> None:
     releases = recorded_releases()
     assert releases[-1].version == version, (
         f"releases.toml's newest release is {releases[-1].version}, not {version}: record the"
-        " release commit (README: Release)"
+        " release commit (CONTRIBUTING.md: Release)"
     )
     assert {r.version for r in releases} <= set(listed), "a recorded release has no changelog"
     for release in releases:
