@@ -26,7 +26,7 @@ import jinja2
 import plumbum
 import pytest
 
-from .matrix import ROOT, Combination, combinations, derive, resolve
+from .matrix import ROOT, Combination, combinations, covering_combinations, derive, resolve
 from .verdicts import Verdicts
 
 TIERS = ("questions", "render", "project", "e2e")
@@ -262,23 +262,10 @@ def mypy_cache_group(combination: Combination) -> str:
 
 
 def covering_params() -> list[object]:
-    """Few combinations that together give every axis every value: for end-to-end tests.
-
-    Greedy: take the combination that adds the most (axis, value) pairs not covered yet.
-    """
-    remaining = list(combinations())
-    covered: set[tuple[str, object]] = set()
-    chosen: list[Combination] = []
-    while remaining:
-        best = max(remaining, key=lambda c: len(set(c.data) - covered))
-        if not set(best.data) - covered:
-            break
-        chosen.append(best)
-        covered |= set(best.data)
-        remaining.remove(best)
+    """Few combinations that together give every axis every value: for end-to-end tests."""
     return [
         pytest.param(combination, id=combination.id, marks=pytest.mark.xdist_group("docker"))
-        for combination in chosen
+        for combination in covering_combinations()
     ]
 
 

@@ -162,3 +162,21 @@ def derive() -> Matrix:
 
 def combinations() -> Iterator[Combination]:
     yield from derive().combinations
+
+
+@cache
+def covering_combinations() -> tuple[Combination, ...]:
+    """Few combinations that between them give every question every value it can take.
+
+    Greedy: take the combination that adds the most (axis, value) pairs not covered yet.
+    """
+    matrix = derive()
+    wanted = {(axis, value) for axis, values in matrix.axes.items() for value in values}
+    chosen: list[Combination] = []
+    while wanted:
+        best = max(matrix.combinations, key=lambda c: len(wanted & set(c.data)))
+        if not wanted & set(best.data):
+            break  # a value no valid combination asks for
+        chosen.append(best)
+        wanted -= set(best.data)
+    return tuple(chosen)

@@ -16,7 +16,6 @@ import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from .matrix import ROOT, Combination, derive, questions, resolve
+from .matrix import ROOT, Combination, covering_combinations, derive, questions, resolve
 from .releases import last_release, project_version
 from .test_project import Project, fresh_database, worker_venv
 
@@ -250,21 +249,6 @@ class UserEdits:
 
 
 # --- Which combinations ---------------------------------------------------------------------
-
-
-@cache
-def covering_combinations() -> tuple[Combination, ...]:
-    """Few combinations that between them give every question every value it can take."""
-    matrix = derive()
-    wanted = {(axis, value) for axis, values in matrix.axes.items() for value in values}
-    chosen: list[Combination] = []
-    while wanted:
-        best = max(matrix.combinations, key=lambda c: len(wanted & set(c.data)))
-        if not wanted & set(best.data):
-            break  # a value no valid combination asks for
-        chosen.append(best)
-        wanted -= set(best.data)
-    return tuple(chosen)
 
 
 # Choice questions a project may change its mind about after the first copy (tenancy and the
