@@ -1,16 +1,19 @@
 """Tier 2: every combination renders to clean, parseable, lint-free files."""
 
+import ast
+import graphlib
 import hashlib
 import json
 import re
 import subprocess
 import tomllib
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import ProjectCache, combination_params
+from .conftest import ProjectCache, SharedRuns, combination_params, fingerprint, share
 from .matrix import Combination, resolve
 from .verdicts import BANDIT, RUFF_CHECK, RUFF_FORMAT, FileCheck, Findings, Verdicts
 
@@ -212,3 +215,72 @@ def test_files_name_no_path_of_the_template_repository(
     assert not mentions, "paths of the template repository, not the project's:\n" + "\n".join(
         mentions
     )
+
+
+def app_imports(package: Path) -> dict[str, set[str]]:
+    """Which of the package's other apps each app's modules import (its tests aside)."""
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package).parts
+        if len(parts) < 2 or "tests" in parts:
+            continue
+        app = parts[0]
+        modules: list[str] = []
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                modules += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.append(node.module or "")
+            elif isinstance(node, ast.ImportFrom):
+                # `from ..core import x` in package/app/module.py is package.core.
+                base = [package.name, *parts[:-1]][: len(parts) - node.level + 1]
+                modules.append(".".join([*base, node.module] if node.module else base))
+        graph.setdefault(app, set()).update(
+            name.split(".")[1]
+            for name in modules
+            if name.startswith(f"{package.name}.") and name.split(".")[1] != app
+        )
+    return graph
+
+
+def assert_apps_depend_one_way(package: Path) -> None:
+    try:
+        graphlib.TopologicalSorter(app_imports(package)).prepare()
+    except graphlib.CycleError as error:
+        raise AssertionError(f"apps that import each other: {' -> '.join(error.args[1])}") from None
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_apps_depend_one_way(
+    projects: ProjectCache,
+    shared_runs: SharedRuns,
+    combination: Combination,
+    request: pytest.FixtureRequest,
+) -> None:
+    """No app imports, directly or around a loop, an app that imports it.
+
+    The layers: core, then accounts, tenants, the example domain, the optional apps; an app
+    tells the apps above it what happened through signals they subscribe to.
+    """
+    project = projects.get(combination)
+    package = project / resolve(combination.as_data())[0]["project_slug"]
+    key = fingerprint(project, sorted(package.rglob("*.py")))
+    check = partial(assert_apps_depend_one_way, package)
+    outcome = shared_runs.run("app imports", key, combination.id, check)
+    share(request, "app imports", outcome, combination.id)
+
+
+def test_two_apps_that_import_each_other_are_named(tmp_path: Path) -> None:
+    package = tmp_path / "shop"
+    for app, source in {
+        "orders": "from shop.billing.models import Invoice\n",
+        "billing": "from ..orders import services\n",
+        "core": "from .. import core\n",
+    }.items():
+        (package / app / "tests").mkdir(parents=True)
+        (package / app / "module.py").write_text(source)
+        (package / app / "tests" / "test_it.py").write_text("from shop.orders import module\n")
+    with pytest.raises(AssertionError, match=r"apps that import each other: (orders|billing) ->"):
+        assert_apps_depend_one_way(package)
+    (package / "billing" / "module.py").write_text("from shop.core import module\n")
+    assert_apps_depend_one_way(package)
