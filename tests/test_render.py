@@ -232,9 +232,11 @@ def app_imports(package: Path) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 modules.append(node.module or "")
             elif isinstance(node, ast.ImportFrom):
-                # `from ..core import x` in package/app/module.py is package.core.
+                # `from ..core import x` in package/app/module.py is package.core, and
+                # `from .. import core` names it too.
                 base = [package.name, *parts[:-1]][: len(parts) - node.level + 1]
-                modules.append(".".join([*base, node.module] if node.module else base))
+                names = [node.module] if node.module else [a.name for a in node.names]
+                modules += [".".join([*base, name]) for name in names]
         graph.setdefault(app, set()).update(
             name.split(".")[1]
             for name in modules
@@ -274,7 +276,7 @@ def test_two_apps_that_import_each_other_are_named(tmp_path: Path) -> None:
     package = tmp_path / "shop"
     for app, source in {
         "orders": "from shop.billing.models import Invoice\n",
-        "billing": "from ..orders import services\n",
+        "billing": "from .. import orders\n",
         "core": "from .. import core\n",
     }.items():
         (package / app / "tests").mkdir(parents=True)
