@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from .conftest import (
     POSTGRES,
@@ -267,7 +268,8 @@ HOOK_TOOLS = {"pre-commit", "pre-commit-hooks", "django-upgrade", "ruff", "djlin
 def hooks_config(project: Path) -> str:
     """What the git hooks' verdict on a file depends on besides the file: their configuration,
     the locked versions of their tools, their settings in pyproject.toml, and the Django
-    version django-upgrade targets."""
+    requirement django-upgrade reads its target from. No other requirement: a deploy target's
+    storage extra or an optional app's package must not make every file judged again."""
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
     return json.dumps(
@@ -275,10 +277,14 @@ def hooks_config(project: Path) -> str:
             (project / ".pre-commit-config.yaml").read_text(encoding="utf-8"),
             sorted((p["name"], p["version"]) for p in lock["package"] if p["name"] in HOOK_TOOLS),
             {name: pyproject["tool"].get(name) for name in ("ruff", "djlint")},
-            [d for d in pyproject["project"]["dependencies"] if d.lower().startswith("django")],
+            [d for d in pyproject["project"]["dependencies"] if is_django(d)],
         ],
         sort_keys=True,
     )
+
+
+def is_django(requirement: str) -> bool:
+    return Requirement(requirement).name.lower() == "django"
 
 
 def git_hooks(project: Project, step: Step) -> FileCheck:
