@@ -293,6 +293,23 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> ProjectCache:
     return ProjectCache(tmp_path_factory.mktemp("projects"))
 
 
+# Folders that tools write in a project: no check reads them.
+TOOL_FOLDERS = {".venv", ".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+# Binary files, and the SQLite databases a project run may leave behind.
+BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
+
+
+def text_files(project: Path) -> list[Path]:
+    """The project's text files, uv.lock included, in a stable order."""
+    return [
+        path
+        for path in sorted(project.rglob("*"))
+        if path.is_file()
+        and not TOOL_FOLDERS.intersection(path.relative_to(project).parts)
+        and path.suffix not in BINARY_SUFFIXES
+    ]
+
+
 # --- Runs shared by combinations that render the same files ------------------------------
 
 

@@ -12,7 +12,7 @@ import yaml
 from .conftest import ProjectCache, combination_params
 from .matrix import Combination
 from .settings_env import settings_env
-from .test_render import text_files
+from .test_render import templated_files
 
 pytestmark = pytest.mark.render
 
@@ -102,7 +102,7 @@ def test_files_end_with_one_newline_and_no_trailing_whitespace(
     project = projects.get(combination)
     bad = [
         str(path.relative_to(project))
-        for path in text_files(project)
+        for path in templated_files(project)
         if whitespace_hooks_would_change(path)
     ]
     assert not bad, f"files the whitespace hooks would change: {bad}"

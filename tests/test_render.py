@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ProjectCache, SharedRuns, combination_params, fingerprint, share
+from .conftest import (
+    ProjectCache,
+    SharedRuns,
+    combination_params,
+    fingerprint,
+    share,
+    text_files,
+)
 from .matrix import Combination, resolve
 from .verdicts import BANDIT, RUFF_CHECK, RUFF_FORMAT, FileCheck, Findings, Verdicts
 
@@ -23,25 +30,16 @@ pytestmark = pytest.mark.render
 JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
 # Django templates (.html) share those delimiters: only Jinja's own syntax betrays a leftover.
 JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
-# What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
 # The template repository's own folders: a generated file that names one sends its reader to
 # a path the project does not have.
 TEMPLATE_REPOSITORY_PATH = re.compile(r"(?<![\w./-])(?:bench|hooks|includes)/")
+# What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
 INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
-# Binary files, and the SQLite databases a project run may leave behind.
-BINARY_SUFFIXES = {".png", ".ico", ".woff2", ".gz", ".br", ".sqlite3"}
 
 
-def text_files(project: Path) -> list[Path]:
-    ignored = {".venv", ".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-    return [
-        path
-        for path in sorted(project.rglob("*"))
-        if path.is_file()
-        and not ignored.intersection(path.relative_to(project).parts)
-        and path.suffix not in BINARY_SUFFIXES
-        and path.name != "uv.lock"
-    ]
+def templated_files(project: Path) -> list[Path]:
+    """The text files the template writes: all but uv.lock, which uv writes after the copy."""
+    return [path for path in text_files(project) if path.name != "uv.lock"]
 
 
 def text_findings(project: Path, files: list[str]) -> Findings:
@@ -89,7 +87,7 @@ def test_renders_clean(
 ) -> None:
     """No Jinja left, no blank-line runs, every file parses, ruff check and format clean."""
     project = projects.get(combination)
-    files = text_files(project)
+    files = templated_files(project)
     assert files, "nothing was rendered"
     python = [path for path in files if path.suffix == ".py"]
     findings = [
@@ -111,7 +109,7 @@ def test_bandit_finds_nothing(
 ) -> None:
     """Bandit, with the project's own [tool.bandit] settings; a finding needs a justified nosec."""
     project = projects.get(combination)
-    python = [path for path in text_files(project) if path.suffix == ".py"]
+    python = [path for path in templated_files(project) if path.suffix == ".py"]
     properties = request.node.user_properties
     findings = verdicts.reported(properties, BANDIT, project, python, combination.id)
     assert not findings, "bandit:\n" + "\n".join(findings)
@@ -136,7 +134,7 @@ def test_pages_have_no_inline_code_and_htmx_only_when_chosen(
     projects: ProjectCache, combination: Combination
 ) -> None:
     project = projects.get(combination)
-    files = text_files(project)
+    files = templated_files(project)
     pages = [path for path in files if path.suffix == ".html"]
     inline = [
         f"{path.relative_to(project)}: {match.group(0)}"
@@ -174,7 +172,7 @@ def test_celery_only_when_chosen(projects: ProjectCache, combination: Combinatio
     # The answers file records the answer itself.
     mentions = [
         str(path.relative_to(project))
-        for path in [*text_files(project), project / "uv.lock"]
+        for path in text_files(project)
         if path.name != ".copier-answers.yml"
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
@@ -193,7 +191,7 @@ def test_channels_only_when_chosen(projects: ProjectCache, combination: Combinat
     packages = re.compile(r'^name = "(channels|channels-redis|daphne)"$', re.M)
     mentions = [
         str(path.relative_to(project))
-        for path in text_files(project)
+        for path in templated_files(project)
         if path.name != ".copier-answers.yml"
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
@@ -209,7 +207,7 @@ def test_files_name_no_path_of_the_template_repository(
     project = projects.get(combination)
     mentions = [
         f"{path.relative_to(project)}: {match.group(0)}"
-        for path in text_files(project)
+        for path in templated_files(project)
         for match in TEMPLATE_REPOSITORY_PATH.finditer(path.read_text(encoding="utf-8"))
     ]
     assert not mentions, "paths of the template repository, not the project's:\n" + "\n".join(

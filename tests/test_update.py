@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
+from .conftest import text_files
 from .matrix import ROOT, Combination, covering_combinations, derive, questions, resolve
 from .releases import last_release, project_version
 from .test_project import Project, fresh_database, worker_venv
@@ -33,7 +33,6 @@ pytestmark = pytest.mark.e2e
 
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.M)
-SKIPPED_DIRECTORIES = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
 def git(cwd: Path, *arguments: str) -> str:
@@ -149,17 +148,6 @@ def update(project: Path, tag: str, data: dict[str, Any] | None = None) -> None:
         vcs_ref=tag,
         quiet=True,
     )
-
-
-def text_files(project: Path) -> Iterator[Path]:
-    for path in project.rglob("*"):
-        relative = path.relative_to(project)
-        if path.is_file() and not SKIPPED_DIRECTORIES.intersection(relative.parts):
-            try:
-                path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                continue
-            yield path
 
 
 def conflicted_files(project: Path) -> set[str]:
