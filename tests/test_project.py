@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import difflib
+import hashlib
 import json
 import os
 import re
@@ -25,6 +27,7 @@ from .conftest import (
     POSTGRES,
     REDIS,
     ProjectCache,
+    SharedOutcome,
     SharedRuns,
     combination_params,
     fingerprint,
@@ -66,6 +69,7 @@ DEPLOY_TARGET_FILES = (
     ".github/workflows/ci.yml",
 )
 DEPLOY_TARGET_TESTS = "*/core/tests/test_security.py"
+COMBINATIONS = {combination.id: combination for combination in combinations()}
 
 
 def call_commands(*commands: list[str]) -> str:
@@ -406,36 +410,94 @@ def install_check_and_test(
         assert "demo\tDemo" in first_day
 
 
-def deploy_target_steps(workflow: Workflow, tests: list[str]) -> list[Step]:
-    """The CI steps whose input another deploy target changes, narrowed to what it changes.
+# The locked packages that judge a deploy target's changes: the framework, the type checker
+# and its stubs, the test runner.
+DELTA_JUDGES = {"django", "django-stubs", "djangorestframework-stubs", "mypy", "pytest"}
 
-    Its lock installs, mypy passes, the production settings pass the workflow's own
-    `check --deploy` step (with that target's environment), the git hooks pass on the files
-    it changes (the others' verdicts are known), and the suite's tests of the production
-    settings pass. The other steps read only what the suite run of the same project read.
+
+def changed_lines(before: str, after: str) -> list[str]:
+    """The lines `after` drops and adds, without their positions (they move with the rest)."""
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm="")
+    return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def locked_packages(project: Path) -> set[tuple[str, str]]:
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    return {(package["name"], package.get("version", "")) for package in lock["package"]}
+
+
+def deploy_target_changes(suite_project: Path, project: Path) -> str:
+    """A key for what `project`'s deploy target changes in the project its suite ran on.
+
+    The lines each deploy-target-specific file drops and adds, the packages its lock drops and
+    adds, and the locked versions of what judges them. The types and the production-settings
+    tests of a deploy target depend on these and on what the suite run already passed, so
+    deploy targets that make the same changes share one run of those two steps.
     """
-    steps: list[Step] = []
+    changes: list[object] = []
+    for relative in [*DEPLOY_TARGET_FILES, DEPLOY_TARGET_TESTS]:
+        for after in sorted(project.glob(relative)):
+            name = after.relative_to(project).as_posix()
+            if name == "uv.lock":
+                continue
+            before = suite_project / name
+            old = before.read_text(encoding="utf-8") if before.exists() else ""
+            changes.append([name, changed_lines(old, after.read_text(encoding="utf-8"))])
+    old, new = locked_packages(suite_project), locked_packages(project)
+    changes.append([sorted(old - new), sorted(new - old)])
+    changes.append(sorted(package for package in new if package[0] in DELTA_JUDGES))
+    return hashlib.sha256(json.dumps(changes).encode()).hexdigest()
+
+
+def deploy_target_steps(workflow: Workflow, tests: list[str]) -> tuple[list[Step], list[Step]]:
+    """The CI steps another deploy target runs: those every target runs, those it may share.
+
+    Every target: its lock installs, the git hooks pass on the files it changes (the others'
+    verdicts are known), and the production settings pass the workflow's own `check --deploy`
+    step with that target's environment. Shared by targets that make the same changes
+    (`deploy_target_changes`): mypy, and the suite's tests of the production settings. The
+    other steps read only what the suite run of the same project read.
+    """
+    every: list[Step] = []
+    shared: list[Step] = []
     for step in workflow.steps:
-        if any(step.runs(word) for word in ("uv sync", "mypy", "check --deploy", "pre-commit")):
-            steps.append(step)
+        if any(step.runs(word) for word in ("uv sync", "check --deploy", "pre-commit")):
+            every.append(step)
+        elif step.runs("mypy"):
+            shared.append(step)
         elif step.runs("pytest"):
             command = f"uv run pytest -p no:cacheprovider -q {' '.join(tests)}"
-            steps.append(Step(step.name, command, step.env))
-    return steps
+            shared.append(Step(step.name, command, step.env))
+    return every, shared
 
 
 def check_deploy_target(
-    path: Path, combination: Combination, suite_key: str, verdicts: Verdicts
-) -> None:
-    """What another deploy target changes, once the same project for another target passed."""
+    path: Path,
+    combination: Combination,
+    suite: tuple[Path, str],
+    verdicts: Verdicts,
+    shared_runs: SharedRuns,
+) -> SharedOutcome:
+    """What another deploy target changes, once the same project for another target passed.
+
+    `suite` is the project the suite ran on and its key. Returns the outcome of the steps
+    shared by deploy targets that make the same changes.
+    """
+    suite_project, suite_key = suite
     with deploy_target_database(suite_key, combination) as database:
         project, workflow = checkout(path, database)
         found = project.path.glob(DEPLOY_TARGET_TESTS)
         tests = [str(test.relative_to(project.path)) for test in found]
         assert tests, f"no test matches {DEPLOY_TARGET_TESTS}"
-        steps = deploy_target_steps(workflow, tests)
-        results = run_steps(project, steps, verdicts, combination.id)
-        assert_suite_passed(suite_output(results))
+        every, shared = deploy_target_steps(workflow, tests)
+        run_steps(project, every, verdicts, combination.id)
+
+        def run_shared() -> None:
+            results = run_steps(project, shared, verdicts, combination.id)
+            assert_suite_passed(suite_output(results))
+
+        changes = deploy_target_changes(suite_project, path)
+        return shared_runs.run("deploy target changes", changes, combination.id, run_shared)
 
 
 def assert_suite_passed(output: str) -> None:
@@ -471,7 +533,15 @@ def test_project_installs_checks_migrates_and_passes(
             assert suite.passed, suite.message
             return
         assert suite.passed, f"(the suite run of {suite.owner})\n{suite.message}"
-        check_deploy_target(path, combination, suite_key, verdicts)
+        suite_project = projects.get(COMBINATIONS[suite.owner])
+        shared = check_deploy_target(
+            path, combination, (suite_project, suite_key), verdicts, shared_runs
+        )
+        request.node.user_properties.append(("shared deploy target changes", shared.owner))
+        assert shared.passed, (
+            f"(the deploy target run of {shared.owner}, which makes the same changes)\n"
+            f"{shared.message}"
+        )
 
     outcome = shared_runs.run("project", fingerprint(path, read), combination.id, run)
     for name, seconds in STEP_SECONDS.items():
@@ -496,3 +566,46 @@ def test_schema_tenancy_refuses_sqlite_with_a_hint(projects: ProjectCache) -> No
     )
     assert result.returncode != 0
     assert "Schema tenancy needs PostgreSQL" in result.stderr
+
+
+def minimal_project(root: Path, settings: str, packages: dict[str, str]) -> Path:
+    """The deploy-target-specific files of a project, as far as `deploy_target_changes` reads."""
+    (root / "config/settings").mkdir(parents=True)
+    (root / "config/settings/production.py").write_text(settings)
+    (root / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    lock = "".join(f'[[package]]\nname = "{n}"\nversion = "{v}"\n\n' for n, v in packages.items())
+    (root / "uv.lock").write_text(lock)
+    return root
+
+
+S3 = 'STORAGES = {"default": "s3"}\n'
+GCS = 'STORAGES = {"default": "gcs"}\n'
+S3_PACKAGES = {"django": "5.2", "boto3": "1"}
+GCS_PACKAGES = {"django": "5.2", "gcs": "3"}
+
+
+def test_deploy_targets_that_make_the_same_changes_share_their_run(tmp_path: Path) -> None:
+    """The same storage change in two different projects: one run serves both."""
+    keys = []
+    for name, rest in (("one", "TENANCY = None\n"), ("two", "TENANCY = 'schema'\nX = 1\n")):
+        suite = minimal_project(tmp_path / name / "suite", rest + S3, S3_PACKAGES)
+        target = minimal_project(tmp_path / name / "gcp", rest + GCS, GCS_PACKAGES)
+        keys.append(deploy_target_changes(suite, target))
+    assert keys[0] == keys[1]
+
+
+@pytest.mark.parametrize(
+    ("settings", "packages"),
+    [
+        pytest.param(GCS + "DEBUG = True\n", {"django": "5.2", "gcs": "3"}, id="a planted line"),
+        pytest.param(GCS, {"django": "5.2", "gcs": "4"}, id="another version of its library"),
+        pytest.param(GCS, {"django": "6.1", "gcs": "3"}, id="another Django"),
+    ],
+)
+def test_a_change_one_deploy_target_alone_makes_is_run_again(
+    tmp_path: Path, settings: str, packages: dict[str, str]
+) -> None:
+    suite = minimal_project(tmp_path / "suite", S3, S3_PACKAGES)
+    same = minimal_project(tmp_path / "same", GCS, GCS_PACKAGES)
+    other = minimal_project(tmp_path / "other", settings, packages)
+    assert deploy_target_changes(suite, other) != deploy_target_changes(suite, same)
