@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader
+from common import deploy_include
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,9 +54,7 @@ print(f"RESULT {{tasks}} {{sent - started:.3f}} {{done - started:.3f}}")
 
 def worker_command(answers: dict[str, Any]) -> list[str]:
     """The production worker command, exactly as includes/deploy.jinja gives it to every target."""
-    environment = Environment(loader=FileSystemLoader(ROOT), autoescape=False)
-    include = environment.get_template("includes/deploy.jinja").make_module(answers)
-    return list(include.background["worker"]["command"])  # type: ignore[attr-defined]
+    return list(deploy_include(answers).background["worker"]["command"])
 
 
 def wait_until_ready(project: Project, env: dict[str, str], name: str) -> None:

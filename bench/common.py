@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests import load  # noqa: E402
 from tests.load import Load  # noqa: E402
+from tests.matrix import resolve  # noqa: E402
 from tests.test_project import Project, fresh_database  # noqa: E402
 
 EMAIL = "bench@example.com"
@@ -105,11 +106,19 @@ def answers_of(project: Path) -> dict[str, Any]:
     return answers
 
 
+def deploy_include(answers: dict[str, Any]) -> Any:
+    """includes/deploy.jinja as a module, with every value Copier gives it for `answers`.
+
+    The answers file holds the answers only: Copier's computed values come from copier.yml.
+    """
+    context, _, _ = resolve({k: v for k, v in answers.items() if not k.startswith("_")})
+    environment = Environment(loader=FileSystemLoader(ROOT), autoescape=False)
+    return environment.get_template("includes/deploy.jinja").make_module(context)
+
+
 def web_command(answers: dict[str, Any]) -> list[str]:
     """The production web command, exactly as includes/deploy.jinja gives it to every target."""
-    environment = Environment(loader=FileSystemLoader(ROOT), autoescape=False)
-    include = environment.get_template("includes/deploy.jinja").make_module(answers)
-    return list(include.web)  # type: ignore[attr-defined]
+    return list(deploy_include(answers).web)
 
 
 def server_mode(command: list[str]) -> str:
