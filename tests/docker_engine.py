@@ -1,10 +1,12 @@
-"""A Docker engine for the end-to-end tier, started and stopped by the test session.
+"""A Docker engine for the end-to-end tier: the machine's own, or one the session starts.
 
-No engine runs on these machines and no image registry is reachable, so the session starts
-the docker.io package's daemon with its own data root, exec root and socket, and imports a
-stand-in for the base image the Dockerfile names: a minimal Debian (debootstrap) with this
-machine's Python copied in at its own prefix. The stand-in and the build cache live under
-CACHE, outside the repository, so only the first run pays for them.
+An engine that already answers (at DOCKER_HOST, else the default socket) is used as it is.
+Otherwise the session starts the docker.io package's daemon with its own data root, exec root
+and socket, and stops it after. Where the engine lacks the base image the Dockerfile names
+(no image registry is reachable here), a stand-in is imported under its name: a minimal
+Debian (debootstrap) with this machine's Python copied in at its own prefix. The stand-in and
+the started engine's build cache live under CACHE, outside the repository, so only the first
+run pays for them.
 """
 
 from __future__ import annotations
@@ -35,15 +37,15 @@ PYTHON_LIBRARIES = ",".join(
     ]
 )
 START_TIMEOUT = 60
+DEFAULT_HOST = "unix:///var/run/docker.sock"
 # Bump when the stand-in changes, so engines that imported an older one import it again.
 STAND_IN_VERSION = "2"
 
 
 class Engine:
-    def __init__(self, socket: Path, log: Path) -> None:
-        self.socket = socket
-        self.log = log
-        self.env = os.environ | {"DOCKER_HOST": f"unix://{socket}", "DOCKER_BUILDKIT": "1"}
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.env = os.environ | {"DOCKER_HOST": host, "DOCKER_BUILDKIT": "1"}
 
     def docker(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -56,13 +58,17 @@ class Engine:
         )
 
     def answers(self) -> bool:
-        return self.socket.exists() and self.docker("version", timeout=10).returncode == 0
+        return self.docker("version", timeout=10).returncode == 0
 
     def ensure_base_image(self, name: str) -> None:
-        """Import the stand-in for `name` (python:X.Y-...) unless the engine has it."""
+        """Import the stand-in for `name` (python:X.Y-...) unless the engine has the image.
+
+        An image without the stand-in's label is the real one (an engine that reaches a
+        registry pulled it): it stays. A stand-in of an older version is replaced.
+        """
         label = '{{ index .Config.Labels "copier-django-pro.stand-in" }}'
         found = self.docker("image", "inspect", "--format", label, name)
-        if found.returncode == 0 and found.stdout.strip() == STAND_IN_VERSION:
+        if found.returncode == 0 and found.stdout.strip() in {"", "<no value>", STAND_IN_VERSION}:
             return
         tarball = CACHE / f"{name.replace('/', '_').replace(':', '_')}.tar"
         if not tarball.exists():
@@ -125,6 +131,17 @@ def build_stand_in(name: str, tarball: Path) -> None:
 
 @contextmanager
 def engine() -> Iterator[Engine]:
+    """The engine the machine runs, if one answers; else one started for the session."""
+    running = Engine(os.environ.get("DOCKER_HOST", DEFAULT_HOST))
+    if running.answers():
+        yield running
+    else:
+        with started_engine() as started:
+            yield started
+
+
+@contextmanager
+def started_engine() -> Iterator[Engine]:
     """Start dockerd for the session, one at a time per data root, and stop it after."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with (CACHE / "engine.lock").open("w") as lock:
@@ -146,10 +163,11 @@ def engine() -> Iterator[Engine]:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        docker = Engine(run / "docker.sock", log)
+        socket = run / "docker.sock"
+        docker = Engine(f"unix://{socket}")
         try:
             deadline = time.monotonic() + START_TIMEOUT
-            while not docker.answers():
+            while not (socket.exists() and docker.answers()):
                 if daemon.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"dockerd did not start:\n{log.read_text()[-3000:]}")
                 time.sleep(0.5)
