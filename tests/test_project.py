@@ -275,11 +275,10 @@ def hooks_config(project: Path) -> str:
     requirement django-upgrade reads its target from. No other requirement: a deploy target's
     storage extra or an optional app's package must not make every file judged again."""
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
     return json.dumps(
         [
             (project / ".pre-commit-config.yaml").read_text(encoding="utf-8"),
-            sorted((p["name"], p["version"]) for p in lock["package"] if p["name"] in HOOK_TOOLS),
+            sorted(package for package in locked_packages(project) if package[0] in HOOK_TOOLS),
             {name: pyproject["tool"].get(name) for name in ("ruff", "djlint")},
             [d for d in pyproject["project"]["dependencies"] if is_django(d)],
         ],
