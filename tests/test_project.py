@@ -18,6 +18,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -420,9 +421,16 @@ def changed_lines(before: str, after: str) -> list[str]:
     return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
-def locked_packages(project: Path) -> set[tuple[str, str]]:
-    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
-    return {(package["name"], package.get("version", "")) for package in lock["package"]}
+def locked_packages(project: Path) -> frozenset[tuple[str, str]]:
+    return packages_in_lock((project / "uv.lock").read_text(encoding="utf-8"))
+
+
+@cache
+def packages_in_lock(lock: str) -> frozenset[tuple[str, str]]:
+    """Parsed once per distinct lock: a few dozen serve 384 combinations, at a third of a
+    second each, and every project and deploy-target run reads one or two."""
+    packages = tomllib.loads(lock)["package"]
+    return frozenset((package["name"], package.get("version", "")) for package in packages)
 
 
 def deploy_target_changes(suite_project: Path, project: Path) -> str:
@@ -451,18 +459,19 @@ def deploy_target_changes(suite_project: Path, project: Path) -> str:
 def deploy_target_steps(workflow: Workflow, tests: list[str]) -> tuple[list[Step], list[Step]]:
     """The CI steps another deploy target runs: those every target runs, those it may share.
 
-    Every target: its lock installs, the git hooks pass on the files it changes (the others'
-    verdicts are known), and the production settings pass the workflow's own `check --deploy`
-    step with that target's environment. Shared by targets that make the same changes
-    (`deploy_target_changes`): mypy, and the suite's tests of the production settings. The
-    other steps read only what the suite run of the same project read.
+    Every target: its lock installs, and the git hooks pass on the files it changes (the
+    others' verdicts are known). Shared by targets that make the same changes
+    (`deploy_target_changes`): mypy, the workflow's own `check --deploy` step with the
+    target's environment, and the suite's tests of the production settings. Their verdict
+    depends on the change and on the rest of the project, which the suite run of the same
+    project passed. The other steps read only what that suite run read.
     """
     every: list[Step] = []
     shared: list[Step] = []
     for step in workflow.steps:
-        if any(step.runs(word) for word in ("uv sync", "check --deploy", "pre-commit")):
+        if any(step.runs(word) for word in ("uv sync", "pre-commit")):
             every.append(step)
-        elif step.runs("mypy"):
+        elif any(step.runs(word) for word in ("mypy", "check --deploy")):
             shared.append(step)
         elif step.runs("pytest"):
             command = f"uv run pytest -p no:cacheprovider -q {' '.join(tests)}"

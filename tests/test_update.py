@@ -24,10 +24,18 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from .conftest import text_files
-from .matrix import ROOT, Combination, covering_combinations, derive, questions, resolve
+from .conftest import TOOL_FOLDERS, ProjectCache, mypy_cache_group, text_files
+from .matrix import (
+    ROOT,
+    Combination,
+    combinations,
+    covering_combinations,
+    derive,
+    questions,
+    resolve,
+)
 from .releases import last_release, project_version
-from .test_project import Project, fresh_database, worker_venv
+from .test_project import Project, fresh_database, packages_in_lock, worker_venv
 
 pytestmark = pytest.mark.e2e
 
@@ -325,29 +333,74 @@ def test_update_from_last_release_keeps_user_edits(
     )
 
 
+def switched(start: Combination, question: str, value: Any) -> Combination:
+    """The combination of the matrix `start` becomes with `question` answered `value`.
+
+    An update keeps the other answers, and drops those of questions no longer asked (the
+    validators refuse those only when given on the command line).
+    """
+    _, asked, _ = resolve(start.as_data() | {question: value})
+    combination = Combination(tuple(asked.items()))
+    assert combination in set(combinations()), f"{combination.id} is not in the matrix"
+    return combination
+
+
+# What differs between two copies with the same answers: the answers file records where and
+# when each was copied, `.env` holds a secret made for each, and git's own folder.
+PER_COPY = {".copier-answers.yml", ".env"}
+
+
+def files_by_name(project: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file()
+        and path.name not in PER_COPY
+        and not TOOL_FOLDERS.intersection(path.relative_to(project).parts)
+    }
+
+
 @pytest.mark.parametrize(
     ("question", "value", "start"),
-    [pytest.param(q, v, s, id=f"{q}={v}", marks=pytest.mark.xdist_group(f"switch-{q}={v}"))
+    [pytest.param(q, v, s, id=f"{q}={v}",
+                  marks=pytest.mark.xdist_group(mypy_cache_group(switched(s, q, v))))
      for q, v, s in switches()],
 )  # fmt: skip
 def test_update_switches_an_answer_and_back(
-    template_repo: TemplateRepo, question: str, value: Any, start: Combination, tmp_path: Path
+    template_repo: TemplateRepo,
+    projects: ProjectCache,
+    question: str,
+    value: Any,
+    start: Combination,
+    tmp_path: Path,
 ) -> None:
+    """Switched by `copier update`, a project is the very project `copier copy` makes with the
+    new answer, which the project tier installs, checks and tests; switched back, the one it
+    was. Its group's worker already holds that copy."""
     data = start.as_data()
     project_path = copy_project(template_repo, template_repo.new, tmp_path / "project", data)
-    with fresh_database(f"switch-{question}={value}") as database:
-        update(project_path, template_repo.new, {question: value})
-        answers = yaml.safe_load((project_path / ".copier-answers.yml").read_text())
-        assert answers[question] == value
-        assert not conflicted_files(project_path)
-        checked_project(project_path, database)
-        commit_all(project_path, f"{question}={value}")
+    update(project_path, template_repo.new, {question: value})
+    answers = yaml.safe_load((project_path / ".copier-answers.yml").read_text())
+    combination = switched(start, question, value)
+    assert {key: answers.get(key) for key, _ in combination.data} == combination.as_data()
+    assert not conflicted_files(project_path)
+    copied = files_by_name(projects.get(combination))
+    updated = files_by_name(project_path)
+    assert sorted(updated) == sorted(copied)
+    differing = [name for name in sorted(updated) if updated[name] != copied[name]]
+    # uv keeps the forks an earlier lock had (resolution markers), with the same packages.
+    if "uv.lock" in differing:
+        assert packages_in_lock(updated["uv.lock"].decode()) == packages_in_lock(
+            copied["uv.lock"].decode()
+        ), "an update locks other packages than a copy"
+        differing.remove("uv.lock")
+    assert not differing, f"switched by an update, these files differ from a copy: {differing}"
+    commit_all(project_path, f"{question}={value}")
 
-        update(project_path, template_repo.new, {question: data[question]})
-        # Back where it started: the very files tier 3 checks for this combination.
-        git(project_path, "add", "-A")
-        changed = git(project_path, "diff", "--cached", "--stat", "HEAD~1", "--")
-        assert not changed, f"switching {question} back left changes:\n{changed}"
+    update(project_path, template_repo.new, {question: data[question]})
+    git(project_path, "add", "-A")
+    changed = git(project_path, "diff", "--cached", "--stat", "HEAD~1", "--")
+    assert not changed, f"switching {question} back left changes:\n{changed}"
 
 
 def test_a_line_both_sides_changed_is_an_inline_conflict(
