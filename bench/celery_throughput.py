@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import generate  # noqa: E402
+from tests.projects import Project, fresh_database  # noqa: E402
 from tests.servers import background  # noqa: E402
-from tests.test_project import Project, fresh_database  # noqa: E402
 
 CONCURRENCY = 2
 READY_SECONDS = 60

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tests import load  # noqa: E402
 from tests.load import Load  # noqa: E402
 from tests.matrix import resolve  # noqa: E402
-from tests.test_project import Project, fresh_database  # noqa: E402
+from tests.projects import Project, fresh_database  # noqa: E402
 
 EMAIL = "bench@example.com"
 PASSWORD = "bench-password-not-secret"

@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect,
 
 from .conftest import ProjectCache, missing
 from .matrix import Combination, combinations, resolve
+from .projects import Project, fresh_database
 from .servers import free_port, serve
-from .test_project import Project, fresh_database
 
 pytestmark = pytest.mark.e2e
 

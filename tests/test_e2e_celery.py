@@ -24,8 +24,8 @@ import pytest
 
 from .conftest import ProjectCache
 from .matrix import Combination, combinations, resolve
+from .projects import Project, fresh_database
 from .servers import background
-from .test_project import Project, fresh_database
 
 pytestmark = pytest.mark.e2e
 

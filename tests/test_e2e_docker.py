@@ -24,9 +24,9 @@ import yaml
 from .conftest import POSTGRES, REDIS, ProjectCache, covering_params, missing
 from .docker_engine import REQUIRED, Engine, engine
 from .matrix import Combination
+from .projects import fresh_database
 from .servers import free_port
 from .settings_env import production_env
-from .test_project import fresh_database
 
 pytestmark = pytest.mark.e2e
 

@@ -35,9 +35,9 @@ import pytest
 
 from .conftest import ProjectCache
 from .matrix import Combination, combinations, resolve
+from .projects import Project
 from .servers import background, free_port, run_ok, stop_group
 from .test_e2e_security import TENANT, obtain_token, seed, serve_production, server_env
-from .test_project import Project
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,8 @@ import pytest
 
 from .conftest import ProjectCache, missing
 from .matrix import Combination, combinations, resolve
+from .projects import Project, fresh_database, postgres
 from .servers import free_port, serve
-from .test_project import Project, fresh_database, postgres
 
 pytestmark = pytest.mark.e2e
 

@@ -27,6 +27,7 @@ import websockets
 from .conftest import ProjectCache
 from .load import Load, wrk
 from .matrix import Combination, combinations, resolve
+from .projects import Project
 from .test_e2e_security import (
     EMAIL,
     TENANT,
@@ -35,7 +36,6 @@ from .test_e2e_security import (
     seeded_project,
     serve_production,
 )
-from .test_project import Project
 
 pytestmark = pytest.mark.e2e
 

@@ -6,19 +6,14 @@ import atexit
 import difflib
 import hashlib
 import json
-import os
 import re
 import shlex
-import shutil
 import subprocess
-import tempfile
 import time
 import tomllib
-import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -36,18 +31,22 @@ from .conftest import (
     share,
 )
 from .matrix import Combination, combinations
+from .projects import (
+    STEP_TIMEOUT,
+    Project,
+    drop_databases_like,
+    fresh_database,
+    locked_packages,
+    new_database,
+    worker_folder,
+    worker_venv,
+)
 from .servers import run_ok
-from .settings_env import production_env
 from .verdicts import FileCheck, Findings, Verdicts
 from .workflow import Step, Workflow, clean_clone, on_services, read_workflow, run_step
 
 pytestmark = pytest.mark.project
 
-STEP_TIMEOUT = 600
-PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DJANGO_SECRET_KEY": "production-check-" + "k" * 50,
-}
 # What this tier never reads: deployment files, docs, the answers and the local secret, and
 # caches a run leaves behind. Two combinations that render the same files otherwise (the
 # same Python, settings, pyproject.toml, uv.lock and CI workflow) share one run.
@@ -85,77 +84,6 @@ def call_commands(*commands: list[str]) -> str:
     )
 
 
-class Project:
-    """A generated project with its own database and Redis database number.
-
-    Its virtualenv is `.venv` unless `venv` names another: the project tier gives each
-    worker one, which `uv sync --locked` makes exactly what each project's lock says. Like
-    GitHub's uv cache, it saves each run installing and compiling the same packages again.
-    """
-
-    def __init__(self, path: Path, database: str, venv: Path | None = None) -> None:
-        self.path = path
-        self.database = database
-        self.venv = venv or path / ".venv"
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-            and not key.startswith(("PYTEST_", "COV_", "DJANGO_"))
-        }
-        self.env |= {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-            # The suite flushes its Redis database between tests: spread concurrent runs
-            # (xdist workers, other checkouts) over databases 1-15.
-            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_database()}",
-        }
-        if venv is not None:
-            self.env["UV_PROJECT_ENVIRONMENT"] = str(venv)
-
-    def run(self, *command: str, **env: str) -> str:
-        return run_ok(*command, cwd=self.path, env=self.env | env, timeout=STEP_TIMEOUT)
-
-    def manage(self, *arguments: str, **env: str) -> str:
-        return self.run(str(self.venv / "bin" / "python"), "manage.py", *arguments, **env)
-
-    def production(self, **env: str) -> dict[str, str]:
-        """PRODUCTION plus a stand-in for every other name the production settings require."""
-        required = [name for name, needed in production_env(self.path).items() if needed]
-        stand_ins = {name: "check" for name in required if name not in self.env | PRODUCTION}
-        return PRODUCTION | stand_ins | env
-
-
-def postgres(*sql: str) -> None:
-    for statement in sql:
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q", "-c", statement],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-
-
-def new_database(key: str) -> str:
-    """A fresh, empty PostgreSQL database for one project."""
-    POSTGRES.require()
-    REDIS.require()
-    if shutil.which("psql") is None:
-        pytest.fail("psql is missing: install the postgresql-client package", pytrace=False)
-    # Unique per process: several runs (and developers) may share one PostgreSQL server.
-    name = f"cdp_{os.getpid()}_{zlib.crc32(key.encode()):08x}"
-    drop_databases_like(name)
-    postgres(f'CREATE DATABASE "{name}"')
-    return name
-
-
-@contextmanager
-def fresh_database(key: str) -> Iterator[str]:
-    """A fresh PostgreSQL database (and its test twins) for one project, dropped after."""
-    name = new_database(key)
-    yield name
-    drop_databases_like(name)
-
-
 # The database of this worker's last suite run, by suite key. Its deploy targets run next on
 # the same worker (one xdist group) with the same models and migrations: they run on it, and
 # their suite (`--reuse-db`, as the project's pytest settings say) reuses its test databases
@@ -188,32 +116,6 @@ def deploy_target_database(suite_key: str, combination: Combination) -> Iterator
             yield database
 
 
-def drop_databases_like(name: str) -> None:
-    """Drop `name` and every database the project's tests derived from it (test_, tenants)."""
-    postgres(*[f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases_like(name)])
-
-
-def databases_like(name: str) -> list[str]:
-    listing = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-Atc",
-            f"SELECT datname FROM pg_database WHERE datname LIKE '%{name}%'",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return listing.stdout.split()
-
-
 def read_by_this_tier(project: Path) -> list[Path]:
     return [
         path
@@ -227,22 +129,6 @@ def read_by_this_tier(project: Path) -> list[Path]:
 def deploy_target_specific(project: Path, path: Path) -> bool:
     relative = path.relative_to(project)
     return relative.as_posix() in DEPLOY_TARGET_FILES or relative.match(DEPLOY_TARGET_TESTS)
-
-
-def worker_folder(name: str) -> Path:
-    """A folder of this worker's own, kept across the projects it runs, removed at its exit."""
-    if name not in _worker_folders:
-        _worker_folders[name] = Path(tempfile.mkdtemp(prefix=f"copier-django-pro-{name}-"))
-        atexit.register(shutil.rmtree, _worker_folders[name], ignore_errors=True)
-    return _worker_folders[name]
-
-
-_worker_folders: dict[str, Path] = {}
-
-
-def worker_venv() -> Path:
-    """This worker's virtualenv: `uv sync --locked` makes it what each project's lock says."""
-    return worker_folder("venv")
 
 
 def worker_mypy_cache() -> Path:
@@ -419,18 +305,6 @@ def changed_lines(before: str, after: str) -> list[str]:
     """The lines `after` drops and adds, without their positions (they move with the rest)."""
     diff = difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm="")
     return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-
-
-def locked_packages(project: Path) -> frozenset[tuple[str, str]]:
-    return packages_in_lock((project / "uv.lock").read_text(encoding="utf-8"))
-
-
-@cache
-def packages_in_lock(lock: str) -> frozenset[tuple[str, str]]:
-    """Parsed once per distinct lock: a few dozen serve 384 combinations, at a third of a
-    second each, and every project and deploy-target run reads one or two."""
-    packages = tomllib.loads(lock)["package"]
-    return frozenset((package["name"], package.get("version", "")) for package in packages)
 
 
 def deploy_target_changes(suite_project: Path, project: Path) -> str:

@@ -34,8 +34,8 @@ from .matrix import (
     questions,
     resolve,
 )
+from .projects import Project, fresh_database, packages_in_lock, worker_venv
 from .releases import last_release, project_version
-from .test_project import Project, fresh_database, packages_in_lock, worker_venv
 
 pytestmark = pytest.mark.e2e
 
