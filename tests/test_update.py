@@ -345,8 +345,8 @@ def switched(start: Combination, question: str, value: Any) -> Combination:
     return combination
 
 
-# What differs between two copies with the same answers: the answers file records where and
-# when each was copied, `.env` holds a secret made for each, and git's own folder.
+# What differs between two copies with the same answers (besides git's and the tools'
+# folders): the answers file records where each was copied from, `.env` a secret of its own.
 PER_COPY = {".copier-answers.yml", ".env"}
 
 
