@@ -13,14 +13,16 @@ import subprocess
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import copier
 import copier._main
+import copier._template
 import copier.errors
 import jinja2
 import plumbum
@@ -207,6 +209,58 @@ def _sync_executable_bit_if_git_ignores_modes(
 
 copier._main.Worker._render_template = _render_template_asking_git_once  # type: ignore[method-assign]
 copier._main.Worker._sync_git_index_executable_bit = _sync_executable_bit_if_git_ignores_modes  # type: ignore[method-assign]
+
+_worker_template = copier._main.Worker.template
+_templates: dict[tuple[str, str | None, bool], copier._template.Template] = {}
+
+
+def _this_template_once(self: copier._main.Worker) -> copier._template.Template:
+    """Copier's template object, made once per ref of this template in this process.
+
+    Each copy otherwise clones the template (with its uncommitted changes) into a new folder
+    and parses copier.yml again: a quarter of a copy's time, for 384 copies of one tree that
+    no test changes while the session runs. Updates, which name other sources, are untouched.
+    """
+    if self.src_path != str(ROOT):
+        return _worker_template.func(self)
+    key = (self.src_path, self.resolved_vcs_ref, self.use_prereleases)
+    if key not in _templates:
+        template = copier._template.Template(*key)
+        atexit.register(template._cleanup)
+        _templates[key] = template
+    return _templates[key]
+
+
+_shared_template = cached_property(_this_template_once)
+_shared_template.__set_name__(copier._main.Worker, "template")
+copier._main.Worker.template = _shared_template  # type: ignore[method-assign,assignment]
+
+_execute_tasks = copier._main.Worker._execute_tasks
+# uv.lock by the pyproject.toml it locks, as this process's copies wrote them.
+_locks: dict[bytes, bytes] = {}
+
+
+def _execute_tasks_with_known_lock(
+    self: copier._main.Worker, tasks: Sequence[copier._template.Task]
+) -> None:
+    """Copier's tasks, in a copy whose pyproject.toml an earlier copy here has locked already.
+
+    The 384 combinations render 144 distinct pyproject.toml files. The post-copy task keeps a
+    lock that `uv lock --check` finds current and resolves only when it is not, so a copy
+    given the lock its pyproject.toml was resolved to skips a resolution and writes the same
+    bytes. Only copies of this template, into folders without a lock of their own.
+    """
+    project = Path(self.subproject.local_abspath)
+    pyproject, lock = project / "pyproject.toml", project / "uv.lock"
+    shared = self.src_path == str(ROOT) and pyproject.exists() and not lock.exists()
+    if shared and pyproject.read_bytes() in _locks:
+        lock.write_bytes(_locks[pyproject.read_bytes()])
+    _execute_tasks(self, tasks)
+    if shared and lock.exists():
+        _locks[pyproject.read_bytes()] = lock.read_bytes()
+
+
+copier._main.Worker._execute_tasks = _execute_tasks_with_known_lock  # type: ignore[method-assign]
 
 
 def generate(destination: Path, data: dict[str, object]) -> Path:
