@@ -67,7 +67,8 @@ ARTICLES = [
         updated=NOW,
         published_at=NOW,
         comment_count=2,
-        tags=SimpleNamespace(all=TAGS),
+        tag_list=TAGS,
+        tags=SimpleNamespace(all=TAGS),  # what templates before the tag_list read
     )
     for n in range(50, 0, -1)
 ]
