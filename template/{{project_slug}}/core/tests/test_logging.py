@@ -3,6 +3,7 @@ import logging
 
 import pytest
 import structlog
+from django.test import Client
 
 
 def json_line(record: logging.LogRecord) -> dict[str, object]:
@@ -47,3 +48,37 @@ def test_credentials_never_reach_a_log_line(caplog: pytest.LogCaptureFixture) ->
         "Cookie": "[redacted]",
         "Accept": "*/*",
     }
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    lines = [json_line(record) for record in caplog.records]
+    return [line for line in lines if line["event"] == "request"]
+
+
+@pytest.mark.django_db
+def test_each_request_is_one_line_without_its_query_string(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        listed = client.get("/api/v1/articles/", {"search": "private words"})
+        missing = client.get("/api/v1/no-such-thing/")
+    first, second = request_lines(caplog)
+    assert first["method"] == "GET"
+    assert first["path"] == "/api/v1/articles/"
+    assert first["status"] == listed.status_code
+    assert isinstance(first["duration_ms"], float)
+    assert "private" not in json.dumps(first), "a query string may carry search terms, tokens"
+    assert (second["path"], second["status"]) == ("/api/v1/no-such-thing/", missing.status_code)
+    assert listed.status_code != missing.status_code
+
+
+@pytest.mark.django_db
+def test_probes_and_static_files_are_not_logged(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        assert client.get("/healthz").status_code == 200
+        static = client.get("/static/core/swagger-ui.css")
+        static.close()  # its file
+    assert static.status_code == 200
+    assert request_lines(caplog) == []
