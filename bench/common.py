@@ -7,6 +7,7 @@ the same data through the project's own services.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -59,6 +60,16 @@ def main():
 def parse_data(items: list[str]) -> dict[str, str]:
     """`--data question=answer` options as a dict."""
     return dict(item.split("=", 1) for item in items)
+
+
+def combinations(defaults: dict[str, str], items: list[str]) -> list[dict[str, str]]:
+    """Every combination of the --data values over `defaults` (comma-separated alternatives)."""
+    choices = defaults | parse_data(items)
+    keys = list(choices)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(choices[key].split(",") for key in keys))
+    ]
 
 
 def timed[T](label: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> float:

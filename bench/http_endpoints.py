@@ -41,8 +41,9 @@ import shutil
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ from typing import Any
 from common import (
     EMAIL,
     Load,
+    Seeded,
     access_token,
     bound_to_loopback,
+    combinations,
     copy_in_two_steps,
     parse_data,
     production_env,
@@ -219,6 +222,62 @@ def template_dirs(path: Path) -> str:
     return os.pathsep.join(str(folder) for folder in sorted(path.glob("**/templates")))
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # the project's URL
+    bare_base: str  # bench/bare/'s, served by the same web command
+    cookie: str  # the reader's session cookie, for the pages
+    static: str  # the hashed name of a collected static file
+
+
+@contextmanager
+def side_by_side(
+    bench: Seeded,
+    web: list[str],
+    production: dict[str, str],
+    scratch: Path,
+    server_env: dict[str, str] | None = None,
+) -> Iterator[Served]:
+    """The project (on production["PORT"]) and bench/bare/, both served by `web` until the
+    block ends; static files collected and the reader signed in first."""
+    path = bench.project.path
+    # As the image build does: the manifest storage names each file by its hash.
+    bench.project.manage("collectstatic", "--no-input", "--verbosity", "0", **production)
+    session = bench.shell(SESSION.format(slug=bench.slug, email=EMAIL), **production)
+    cookie = re.findall(r"^SESSION (\S+)$", session, re.MULTILINE)[-1]
+    manifest = json.loads((path / "staticfiles" / "staticfiles.json").read_text())
+    port, bare_port = int(production["PORT"]), free_port()
+    bare_env = (
+        bench.project.env
+        | {
+            "DJANGO_SETTINGS_MODULE": "bare",
+            "PYTHONPATH": str(BENCH / "bare"),
+            "BARE_TEMPLATE_DIRS": template_dirs(path),
+            "PORT": str(bare_port),
+            "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
+        }
+        | (server_env or {})
+    )
+    project_log, bare_log = scratch / "server.log", scratch / "bare.log"
+    with (
+        serve(
+            bound_to_loopback(web, port),
+            port=port,
+            cwd=path,
+            env=bench.project.env | production,
+            log=project_log,
+        ) as base,
+        serve(
+            bound_to_loopback(bare_command(web), bare_port),
+            port=bare_port,
+            cwd=path,
+            env=bare_env,
+            log=bare_log,
+        ) as bare_base,
+    ):
+        yield Served(base, bare_base, cookie, manifest["paths"]["core/swagger-ui.css"])
+
+
 def bench_combination(
     data: dict[str, str], ref: str, variant: str, scratch: Path, seconds: int
 ) -> dict[str, Any]:
@@ -257,45 +316,9 @@ def bench_combination(
         production = production_env(bench.project, port, READINESS_UPSTREAMS=fanout, **server_env)
         web = web_command(bench.answers)
         results["server"] = server_mode(web)
-        # As the image build does: the manifest storage names each file by its hash.
-        bench.project.manage("collectstatic", "--no-input", "--verbosity", "0", **production)
-        session = bench.shell(SESSION.format(slug=bench.slug, email=EMAIL), **production)
-        cookie = re.findall(r"^SESSION (\S+)$", session, re.MULTILINE)[-1]
-
-        manifest = json.loads((path / "staticfiles" / "staticfiles.json").read_text())
-        static = manifest["paths"]["core/swagger-ui.css"]
-        ours = endpoints(bench.answers, bench.article, static)
-        bare_port = free_port()
-        bare_env = (
-            bench.project.env
-            | {
-                "DJANGO_SETTINGS_MODULE": "bare",
-                "PYTHONPATH": str(BENCH / "bare"),
-                "BARE_TEMPLATE_DIRS": template_dirs(path),
-                "PORT": str(bare_port),
-                "WEB_CONCURRENCY": production["WEB_CONCURRENCY"],
-            }
-            | server_env
-        )
-        with ExitStack() as project_servers:
-            base = project_servers.enter_context(
-                serve(
-                    bound_to_loopback(web, port),
-                    port=port,
-                    cwd=path,
-                    env=bench.project.env | production,
-                    log=scratch / "server.log",
-                )
-            )
-            bare_base = project_servers.enter_context(
-                serve(
-                    bound_to_loopback(bare_command(web), bare_port),
-                    port=bare_port,
-                    cwd=path,
-                    env=bare_env,
-                    log=scratch / "bare.log",
-                )
-            )
+        with side_by_side(bench, web, production, scratch, server_env) as served:
+            base, bare_base, cookie = served.base, served.bare_base, served.cookie
+            ours = endpoints(bench.answers, bench.article, served.static)
             token = access_token(base, bench.host)
             plain = {"Accept-Encoding": "gzip, br"}
             auth = {
@@ -461,16 +484,6 @@ def chart(results: list[dict[str, Any]], destination: Path) -> None:
     figure.savefig(destination, dpi=100)
 
 
-def combinations(items: list[str]) -> list[dict[str, str]]:
-    """Every combination of the --data values (comma-separated alternatives)."""
-    choices = DEFAULT_DATA | dict(item.split("=", 1) for item in items)
-    keys = list(choices)
-    return [
-        dict(zip(keys, values, strict=True))
-        for values in itertools.product(*(choices[key].split(",") for key in keys))
-    ]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", action="append", default=[], help="question=answer[,answer...]")
@@ -495,7 +508,7 @@ def main() -> int:
         return 1
 
     results = []
-    for data in combinations(arguments.data):
+    for data in combinations(DEFAULT_DATA, arguments.data):
         for ref, variant in itertools.product(arguments.ref or ["HEAD"], arguments.variant or [""]):
             answers = ", ".join(f"{k}={v}" for k, v in data.items())
             print(f"combination: {answers} @{ref} {variant}")
