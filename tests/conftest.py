@@ -494,6 +494,8 @@ class TierReport:
         self.files: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         # a generated project's CI step -> the seconds of each run of it
         self.steps: dict[str, list[float]] = defaultdict(list)
+        # a tool's cache kept between runs -> how many groups found one ("kept") or not
+        self.caches: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.measured: list[str] = []
 
     def add(self, report: pytest.TestReport) -> None:
@@ -507,6 +509,8 @@ class TierReport:
                     self.files[what][kind == "served"] += int(str(value))
                 elif kind == "step":
                     self.steps[what].append(float(str(value)))
+                elif kind == "cache":
+                    self.caches[what][str(value)] += 1
         tier = next((name for name in TIERS if name in report.keywords), None)
         if tier is None:
             return
@@ -522,7 +526,8 @@ class TierReport:
             self.measured += [
                 f"{test}: {name}: {value}"
                 for name, value in report.user_properties
-                if str(name).partition(" ")[0] not in {"shared", "judged", "served", "step"}
+                if str(name).partition(" ")[0]
+                not in {"shared", "judged", "served", "step", "cache"}
             ]
 
     def lines(self) -> Iterator[str]:
@@ -556,6 +561,11 @@ class TierReport:
             yield line
         for step, runs in self.steps.items():
             yield f"CI step {step!r}: {len(runs)} runs, {sum(runs):.0f} s"
+        for tool, found in self.caches.items():
+            yield (
+                f"{tool} cache: {found['kept']} groups started from an earlier run's, "
+                f"{found['empty']} from nothing"
+            )
         for check, (judged, served) in sorted(self.files.items()):
             yield f"{check}: {judged} distinct files judged for {served} file verdicts served"
         for kind, owners in self.shared.items():

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import fcntl
 import hashlib
 import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import time
 import tomllib
@@ -27,6 +30,7 @@ from .conftest import (
     SharedRuns,
     combination_params,
     fingerprint,
+    mypy_cache_group,
     redis_database,
     share,
 )
@@ -38,7 +42,6 @@ from .projects import (
     fresh_database,
     locked_packages,
     new_database,
-    worker_folder,
     worker_venv,
 )
 from .servers import run_ok
@@ -131,24 +134,59 @@ def deploy_target_specific(project: Path, path: Path) -> bool:
     return relative.as_posix() in DEPLOY_TARGET_FILES or relative.match(DEPLOY_TARGET_TESTS)
 
 
-def worker_mypy_cache() -> Path:
-    """This worker's mypy cache: each project starts from its previous project's.
+# mypy's caches, one per group of combinations that share one (`mypy_cache_group`), kept
+# between runs on this machine as uv keeps its package cache. A group unused this long goes.
+MYPY_CACHES = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "copier-django-pro/mypy"
+)
+MYPY_CACHE_DAYS = 30
+# The groups whose cache this process has opened; for the cost report, whether an earlier
+# run had left each one ("kept") or not ("empty").
+MYPY_GROUPS_OPENED: set[str] = set()
+MYPY_CACHES_FOUND: list[str] = []
+
+
+@contextmanager
+def mypy_cache(combination: Combination) -> Iterator[Path]:
+    """The mypy cache of the combination's group, held by this process for the block.
 
     mypy trusts a cached module only when its source hash, its options and its plugins'
-    config match, and checks again every module whose dependencies changed. Most of what it
-    saves is re-reading the stubs.
+    config match, and checks again every module whose dependencies changed. The Django
+    plugin's config names the installed apps and the Django version, so a group's cache
+    serves no other group: kept between runs, a group's first project starts from the last
+    run's rather than reading every stub and typed library again (three quarters of mypy's
+    time in this tier). Another run on this machine may hold the same group's cache.
     """
-    return worker_folder("mypy-cache")
+    group = mypy_cache_group(combination)
+    folder = MYPY_CACHES / hashlib.sha256(group.encode()).hexdigest()[:16]
+    if not MYPY_GROUPS_OPENED:
+        remove_stale_mypy_caches()
+    if group not in MYPY_GROUPS_OPENED:
+        MYPY_GROUPS_OPENED.add(group)
+        MYPY_CACHES_FOUND.append("kept" if folder.is_dir() else "empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    with folder.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        os.utime(folder)  # used now: not stale
+        yield folder
 
 
-def checkout(path: Path, database: str) -> tuple[Project, Workflow]:
+def remove_stale_mypy_caches() -> None:
+    """Remove the caches of groups no run has used for `MYPY_CACHE_DAYS` (the matrix moved)."""
+    cutoff = time.time() - MYPY_CACHE_DAYS * 86400
+    for folder in MYPY_CACHES.glob("*/"):
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def checkout(path: Path, database: str, mypy_cache: Path) -> tuple[Project, Workflow]:
     """A clean clone of the project, with its CI job's environment on this run's services."""
     clone = clean_clone(path)
     workflow = read_workflow(clone)
     project = Project(clone, database, venv=worker_venv())
     project.env |= {"CI": "true", "GITHUB_ACTIONS": "true"}
     project.env |= on_services(workflow.env, database, redis_database())
-    project.env["MYPY_CACHE_DIR"] = str(worker_mypy_cache())
+    project.env["MYPY_CACHE_DIR"] = str(mypy_cache)
     return project, workflow
 
 
@@ -281,12 +319,13 @@ def install_check_and_test(
     path: Path, combination: Combination, suite_key: str, verdicts: Verdicts
 ) -> None:
     """The new repository's CI, from a clean clone, then what a developer's first day does."""
-    project, workflow = checkout(path, suite_database(suite_key))
-    steps = [
-        with_first_day(project, step, combination) if step.runs("check --deploy") else step
-        for step in workflow.steps
-    ]
-    results = run_steps(project, steps, verdicts, combination.id)
+    with mypy_cache(combination) as cache:
+        project, workflow = checkout(path, suite_database(suite_key), cache)
+        steps = [
+            with_first_day(project, step, combination) if step.runs("check --deploy") else step
+            for step in workflow.steps
+        ]
+        results = run_steps(project, steps, verdicts, combination.id)
     suite = suite_output(results)
     assert "Required test coverage of 90" in suite
     assert_suite_passed(suite)
@@ -366,8 +405,11 @@ def check_deploy_target(
     shared by deploy targets that make the same changes.
     """
     suite_project, suite_key = suite
-    with deploy_target_database(suite_key, combination) as database:
-        project, workflow = checkout(path, database)
+    with (
+        deploy_target_database(suite_key, combination) as database,
+        mypy_cache(combination) as cache,
+    ):
+        project, workflow = checkout(path, database, cache)
         found = project.path.glob(DEPLOY_TARGET_TESTS)
         tests = [str(test.relative_to(project.path)) for test in found]
         assert tests, f"no test matches {DEPLOY_TARGET_TESTS}"
@@ -429,6 +471,8 @@ def test_project_installs_checks_migrates_and_passes(
     for name, seconds in STEP_SECONDS.items():
         request.node.user_properties += [(f"step {name}", value) for value in seconds]
     STEP_SECONDS.clear()
+    request.node.user_properties += [("cache mypy", found) for found in MYPY_CACHES_FOUND]
+    MYPY_CACHES_FOUND.clear()
     share(request, "project", outcome, combination.id)
 
 
