@@ -54,6 +54,7 @@ class Project:
             # (xdist workers, other checkouts) over databases 1-15.
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_database()}",
         }
+        self.env |= suite_temp_root()
         if venv is not None:
             self.env["UV_PROJECT_ENVIRONMENT"] = str(venv)
 
@@ -136,6 +137,17 @@ def worker_folder(name: str) -> Path:
 
 
 _worker_folders: dict[str, Path] = {}
+
+
+def suite_temp_root() -> dict[str, str]:
+    """The environment that keeps a generated suite's temporary folders in this worker's own.
+
+    When a pytest run ends it removes the older numbered folders under its root, by default
+    the one all runs of this user share: there a generated suite would remove this session's
+    predecessors' trees (hundreds of thousands of files, both workers at once) inside a step
+    the cost report times.
+    """
+    return {"PYTEST_DEBUG_TEMPROOT": str(worker_folder("pytest-temp"))}
 
 
 def worker_venv() -> Path:

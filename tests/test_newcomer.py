@@ -17,6 +17,7 @@ import pytest
 
 from .conftest import generate
 from .matrix import Combination, combinations, resolve
+from .projects import suite_temp_root
 from .servers import free_port, run_ok, serve
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +52,7 @@ def newcomer_env() -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if key not in dropped and not key.startswith(("PYTEST_", "COV_"))
-    }
+    } | suite_temp_root()
 
 
 def test_the_readme_two_commands_serve_the_app_and_pass_the_suite(tmp_path: Path) -> None:
