@@ -171,12 +171,13 @@ def mypy_cache(combination: Combination) -> Iterator[Path]:
         yield folder
 
 
-def remove_stale_mypy_caches() -> None:
+def remove_stale_mypy_caches(root: Path = MYPY_CACHES) -> None:
     """Remove the caches of groups no run has used for `MYPY_CACHE_DAYS` (the matrix moved)."""
     cutoff = time.time() - MYPY_CACHE_DAYS * 86400
-    for folder in MYPY_CACHES.glob("*/"):
+    for folder in root.glob("*/"):
         if folder.stat().st_mtime < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
+            folder.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def checkout(path: Path, database: str, mypy_cache: Path) -> tuple[Project, Workflow]:
@@ -535,3 +536,14 @@ def test_a_change_one_deploy_target_alone_makes_is_run_again(
     same = minimal_project(tmp_path / "same", GCS, GCS_PACKAGES)
     other = minimal_project(tmp_path / "other", settings, packages)
     assert deploy_target_changes(suite, other) != deploy_target_changes(suite, same)
+
+
+def test_a_mypy_cache_no_run_used_for_a_month_is_removed_with_its_lock(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "stale", tmp_path / "fresh"
+    for folder in (stale, fresh):
+        (folder / "3.13").mkdir(parents=True)
+        folder.with_suffix(".lock").touch()
+    long_ago = time.time() - (MYPY_CACHE_DAYS + 1) * 86400
+    os.utime(stale, (long_ago, long_ago))
+    remove_stale_mypy_caches(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fresh", "fresh.lock"]
