@@ -4,7 +4,9 @@ For an asgi combination with Channels and a wsgi one, both with pages: the image
 command (gunicorn with uvicorn workers, or with threads), production settings, PostgreSQL
 and Redis, a free port on 127.0.0.1. With Channels, 50 websocket clients signed in as a
 member follow the live feed, stay quiet longer than the Redis client's read timeout, and
-then an article published through the API must reach each of them exactly once. Then wrk
+then an article published through the API must reach each of them exactly once. A collected
+static file must come with its immutable caching, compressed, and with the security headers
+pages carry (the project answers static files before Django: core/static_files.py). Then wrk
 holds 256 connections for 10 s on the article list page and on the article list API: every
 answer a 2xx and no connection refused, reset or failed. (A request still queued when the
 load stops counts neither way: how fast is the benches' question, bench/http_endpoints.py.)
@@ -100,6 +102,19 @@ def api(url: str, path: str, headers: dict[str, str], body: dict[str, Any]) -> d
         return dict(json.loads(response.read()))
 
 
+def static_file(url: str, project: Project, headers: dict[str, str]) -> dict[str, str]:
+    """The headers (names in lower case) a collected file, by its hashed name, is served with."""
+    manifest = json.loads((project.path / "staticfiles" / "staticfiles.json").read_text())
+    name = manifest["paths"]["core/swagger-ui.css"]
+    request = urllib.request.Request(
+        f"{url}/static/{name}", headers=headers | {"Accept-Encoding": "gzip"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        response.read()
+        return {name.lower(): value for name, value in response.headers.items()}
+
+
 async def listen(socket: Any, article: asyncio.Future[int], started: float) -> list[float]:
     """Seconds from the publish request to each copy of `article` this client receives."""
     arrivals: list[float] = []
@@ -188,6 +203,12 @@ def test_server_mode_under_load_and_live_feed(
                 article = api(url, "/api/v1/articles/", bearer, body)
                 api(url, f"/api/v1/articles/{article['id']}/publish/", bearer, {})
                 return int(article["id"])
+
+            served = static_file(url, project, headers)
+            assert "immutable" in served["cache-control"], served
+            assert served["content-encoding"] == "gzip", served
+            assert served["x-content-type-options"] == "nosniff", served
+            assert served["strict-transport-security"].startswith("max-age="), served
 
             if answers["channels"]:
                 received = asyncio.run(follow_feed(port, host, cookie, publish))
