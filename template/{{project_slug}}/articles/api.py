@@ -5,15 +5,15 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import conditional_page
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from ..core.idempotency import IdempotentCreateMixin
+from ..core.schema import ErrorSerializer
 from .cache import cached_list
 from .filters import ArticleFilter, CommentFilter
 from .models import Article, Comment, Tag
@@ -29,6 +29,14 @@ from .services import (
     comment_create,
     comment_delete,
 )
+
+
+class AlreadyPublished(exceptions.APIException):
+    """Publishing twice: the request is sound, the article's state refuses it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The article is already published."
+    default_code = "already_published"
 
 
 class ArticleViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Article]):
@@ -72,14 +80,20 @@ class ArticleViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Article]):
     def perform_destroy(self, instance: Article) -> None:
         article_delete(article=instance)
 
-    @extend_schema(request=None, responses=ArticleSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: ArticleSerializer,
+            409: OpenApiResponse(ErrorSerializer, description=AlreadyPublished.default_detail),
+        },
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, *args: object, **kwargs: object) -> Response:
         article = self.get_object()
         try:
             article_publish(article=article)
         except ArticleAlreadyPublishedError as error:
-            raise ValidationError({"status": [str(error)]}) from error
+            raise AlreadyPublished(str(error)) from error
         return Response(self.get_serializer(article).data, status=status.HTTP_200_OK)
 
 

@@ -9,6 +9,7 @@ error: the `Error` component.
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -16,7 +17,8 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 from .errors import RETRY_AFTER_SECONDS
 
-WRITES = {"POST", "PUT", "PATCH"}
+# What DRF's text fields refuse: a null character, which PostgreSQL cannot store.
+NO_NULL_CHARACTER = r"^[^\x00]*$"
 RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 0},
@@ -36,7 +38,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 
 class ErrorDocumentingSchema(AutoSchema):
-    """drf-spectacular's schema, with the errors each operation can answer."""
+    """drf-spectacular's schema, with the errors each operation can answer and the rules
+    its text fields enforce."""
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
@@ -48,13 +51,23 @@ class ErrorDocumentingSchema(AutoSchema):
                 responses[status] = self._error_response(status, description)
         return operation
 
+    def _map_serializer_field(
+        self, field: serializers.Field[Any, Any, Any, Any], direction: str, *args: Any
+    ) -> dict[str, Any]:
+        map_field = super()._map_serializer_field
+        schema: dict[str, Any] = map_field(field, direction, *args)  # type: ignore[no-untyped-call]
+        refuses = any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+        if direction == "request" and refuses and "pattern" not in schema:
+            schema["pattern"] = NO_NULL_CHARACTER
+        return schema
+
     def _errors(self, operation: dict[str, Any]) -> dict[str, str]:
         # Imported here: its views' extend_schema loads this class, so it cannot load first.
         from . import idempotency
 
         parameters = operation.get("parameters", [])
         errors: dict[str, str] = {}
-        if self.method in WRITES or any(p["in"] == "query" for p in parameters):
+        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
             errors["400"] = "The input is invalid: `errors` holds each field's messages."
         errors |= self._refusals()
         if "{" in self.path:

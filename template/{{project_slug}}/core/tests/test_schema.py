@@ -56,6 +56,11 @@ class TestDocumentedErrors:
         assert set(statuses(schema, ARTICLE, "get")) == {"200", "403", "404", "429", "503"}
         assert set(statuses(schema, ARTICLE, "delete")) == {"204", "403", "404", "429", "503"}
 
+    def test_publishing_documents_its_conflict(self, schema: dict[str, Any]) -> None:
+        publish = statuses(schema, f"{ARTICLE}publish/", "post")
+        assert set(publish) == {"200", "403", "404", "409", "429", "503"}
+        assert publish["409"]["content"]["application/json"]["schema"] == ERROR
+
     def test_the_token_endpoint_refuses_credentials_with_a_401(
         self, schema: dict[str, Any]
     ) -> None:
