@@ -45,8 +45,8 @@ PASSWORD = "Not-a-real-pw-1"
 # Bounds the fuzzing: about 30 s per project here.
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 FIXED_SEED = 8
-# Left off, positive_data_acceptance: a schema cannot say that an id exists, that an
-# Idempotency-Key is new, that an article is still a draft or that a cursor is one the API
+# Left off, positive_data_acceptance: a schema cannot say that an id or a slug exists, that
+# a new slug is not taken yet, that an Idempotency-Key is new or that a cursor is one the API
 # issued, so generated ones are refused (400, 422) exactly as they must be.
 EXCLUDED_CHECKS = "positive_data_acceptance"
 LOAD_CONNECTIONS = 256
