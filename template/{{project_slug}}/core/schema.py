@@ -1,10 +1,11 @@
 """The API's schema: every answer an operation can give, read from its view.
 
 drf-spectacular documents an operation's success from its serializer. Its errors come from
-the same view, so they cannot drift from the code: its input (400), its authentication (a
-missing or forged credential), its permissions (403), its path (404), its throttles (429)
-and the database (503 while it restarts), each in the one shape `core.errors` gives every
-error: the `Error` component.
+the same view, so they cannot drift from the code: its input (400, 415), its authentication
+(a missing or forged credential), its permissions (403), its path (404), an
+`Idempotency-Key` (422), its throttles (429) and the database (503 while it restarts), each
+in the one shape `core.errors` gives every error: the `Error` component. An error only the
+view's own logic knows (publishing twice: 409) is declared on it with `extend_schema`.
 """
 
 from typing import Any

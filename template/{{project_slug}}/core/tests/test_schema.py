@@ -87,25 +87,30 @@ class TestAnswersMatchTheSchema:
         client.force_authenticate(UserFactory.create())
         return client
 
-    def test_invalid_input(self, schema: dict[str, Any], member: APIClient) -> None:
-        response = member.post(ARTICLES, {"title": ""})
-        assert response.status_code == 400
-        assert_documented(schema, ARTICLES, "post", response)
-
-    def test_no_credentials(self, schema: dict[str, Any], api_client: APIClient) -> None:
-        response = api_client.post(ARTICLES, {"title": "Anonymous"})
-        assert response.status_code == 403
-        assert_documented(schema, ARTICLES, "post", response)
-
-    def test_no_such_article(self, schema: dict[str, Any], member: APIClient) -> None:
-        response = member.get(f"{ARTICLES}999999/")
-        assert response.status_code == 404
-        assert_documented(schema, ARTICLE, "get", response)
-
-    def test_a_bad_page_size(self, schema: dict[str, Any], member: APIClient) -> None:
-        response = member.get(ARTICLES, {"page_size": "many"})
-        assert response.status_code == 400
-        assert_documented(schema, ARTICLES, "get", response)
+    @pytest.mark.parametrize(
+        ("client", "method", "url", "data", "status", "operation"),
+        [
+            ("member", "post", ARTICLES, {"title": ""}, 400, ARTICLES),
+            ("api_client", "post", ARTICLES, {"title": "Anonymous"}, 403, ARTICLES),
+            ("member", "get", f"{ARTICLES}999999/", {}, 404, ARTICLE),
+            ("member", "get", ARTICLES, {"page_size": "many"}, 400, ARTICLES),
+        ],
+        ids=["invalid input", "no credentials", "no such article", "a bad page size"],
+    )
+    def test_a_refusal(
+        self,
+        schema: dict[str, Any],
+        request: pytest.FixtureRequest,
+        client: str,
+        method: str,
+        url: str,
+        data: dict[str, str],
+        status: int,
+        operation: str,
+    ) -> None:
+        response = getattr(request.getfixturevalue(client), method)(url, data)
+        assert response.status_code == status
+        assert_documented(schema, operation, method, response)
 
     def test_a_wrong_password(self, schema: dict[str, Any], api_client: APIClient) -> None:
         user: User = UserFactory.create()
