@@ -1,6 +1,6 @@
 """A generated project's own server, started for end-to-end tests on a free 127.0.0.1 port.
 
-And `run_ok`, for the one-shot commands around it."""
+And its Celery worker, and `run_ok` for the one-shot commands around them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pytest
 
 START_SECONDS = 30
 STOP_SECONDS = 10
+WAIT_SECONDS = 60
 
 
 def free_port() -> int:
@@ -122,3 +123,33 @@ def run_ok(
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"`{shlex.join(command)}` failed:\n{output[-6000:]}"
     return output
+
+
+@contextmanager
+def celery_worker(cwd: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A project's Celery worker as production runs it (prefork, one child), until the block
+    ends; ready once it says so."""
+    command = [".venv/bin/celery", "--app", "config.celery:app", "worker", "--pool", "prefork"]
+    command += ["--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat"]
+    command += ["--without-mingle", "--without-gossip"]
+    with background(command, cwd=cwd, env=env, log=log) as process:
+        eventually(lambda: b"ready." in log.read_bytes(), "the worker is ready", process, log)
+        yield process
+
+
+def eventually(
+    condition: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    seconds: float = WAIT_SECONDS,
+) -> float:
+    """Wait, at most `seconds`, for `condition` while `process` runs; return the time it took."""
+    started = time.monotonic()
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"{process.args} exited:\n{log.read_text()[-3000:]}", pytrace=False)
+        elapsed = time.monotonic() - started
+        assert elapsed < seconds, f"{what} within {seconds} s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.1)
+    return time.monotonic() - started

@@ -14,10 +14,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ import pytest
 from .conftest import ProjectCache
 from .matrix import Combination, combinations, resolve
 from .projects import Project, fresh_database
-from .servers import background
+from .servers import celery_worker, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +32,6 @@ pytestmark = pytest.mark.e2e
 TIME_LIMIT = 6
 FIRST_SEND_SECONDS = 4  # below the soft limit (5 s): the kill, not a limit, ends the first run
 LATER_SEND_SECONDS = 0.2
-WAIT_SECONDS = 60
 
 SLOW_BACKEND = '''"""The fault test's email backend: marks each send it starts, then waits."""
 
@@ -78,31 +75,6 @@ def the_combination() -> Combination:
     )
 
 
-@contextmanager
-def worker(project: Project, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker process in its own process group; stopped with its children at the end."""
-    command = [".venv/bin/celery", "--app", "config.celery:app", "worker", "--pool", "prefork"]
-    command += ["--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat"]
-    command += ["--without-mingle", "--without-gossip"]
-    with background(command, cwd=project.path, env=project.env | env, log=log) as process:
-        eventually(lambda: b"ready." in log.read_bytes(), "the worker is ready", process, log)
-        yield process
-
-
-def eventually(
-    condition: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log: Path
-) -> float:
-    """Wait, at most WAIT_SECONDS, for `condition`; return the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if process.poll() is not None:
-            pytest.fail(f"the worker exited:\n{log.read_text()[-3000:]}", pytrace=False)
-        elapsed = time.monotonic() - started
-        assert elapsed < WAIT_SECONDS, f"{what} within {WAIT_SECONDS} s:\n{log.read_text()[-3000:]}"
-        time.sleep(0.1)
-    return time.monotonic() - started
-
-
 def test_a_worker_killed_mid_task_still_sends_exactly_once(
     projects: ProjectCache, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -124,7 +96,8 @@ def test_a_worker_killed_mid_task_still_sends_exactly_once(
         project.run(".venv/bin/celery", "--app", "config.celery:app", "purge", "--force", **env)
 
         log = tmp_path / "first-worker.log"
-        with worker(project, env | {"SLOW_MAIL_SECONDS": str(FIRST_SEND_SECONDS)}, log) as first:
+        slow = {"SLOW_MAIL_SECONDS": str(FIRST_SEND_SECONDS)}
+        with celery_worker(project.path, project.env | env | slow, log) as first:
             project.manage("shell", "--command", publish(slug), **env)
             eventually(lambda: any(outbox.glob("started-*")), "a send starts", first, log)
             os.killpg(first.pid, signal.SIGKILL)
@@ -132,7 +105,8 @@ def test_a_worker_killed_mid_task_still_sends_exactly_once(
         assert not list(outbox.glob("*.log")), "the first send finished before the kill"
 
         log = tmp_path / "second-worker.log"
-        with worker(project, env | {"SLOW_MAIL_SECONDS": str(LATER_SEND_SECONDS)}, log) as second:
+        slow = {"SLOW_MAIL_SECONDS": str(LATER_SEND_SECONDS)}
+        with celery_worker(project.path, project.env | env | slow, log) as second:
             redelivered = eventually(
                 lambda: any(outbox.glob("*.log")), "the task runs again and sends", second, log
             )

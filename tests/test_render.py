@@ -168,7 +168,7 @@ def test_celery_only_when_chosen(projects: ProjectCache, combination: Combinatio
     if resolve(combination.as_data())[0]["use_celery"]:
         return
     project = projects.get(combination)
-    words = re.compile(r"celery|kombu|notification", re.I)
+    words = re.compile(r"celery|kombu|\bnotifications?\b", re.I)
     # The answers file records the answer itself.
     mentions = [
         str(path.relative_to(project))
