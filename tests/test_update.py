@@ -166,6 +166,46 @@ def conflicted_files(project: Path) -> set[str]:
     }
 
 
+def migrate_command(context: dict[str, Any]) -> list[str]:
+    """How the project's deploy migrates (includes/deploy.jinja)."""
+    return ["migrate_tenants"] if context["tenancy"] != "none" else ["migrate", "--no-input"]
+
+
+# Logs seed_demo's first user in through the project's own login, on the demo tenant's host:
+# the pages' form, or the headless API's login without htmx.
+LOG_IN = """
+from django.test import Client
+client = Client(HTTP_HOST={host!r})
+credentials = {{{field!r}: "ada@example.com", "password": "demo-password"}}
+response = client.post({path!r}, credentials{options})
+print("answer", response.status_code, {signed_in})
+"""
+
+
+def assert_demo_user_logs_in(project: Project, context: dict[str, Any]) -> None:
+    host = "demo.localhost" if context["tenancy"] != "none" else "localhost"
+    if context["use_htmx"]:
+        code = LOG_IN.format(
+            host=host,
+            field="login",
+            path="/accounts/login/",
+            options="",
+            signed_in='"_auth_user_id" in client.session',
+        )
+        expected = "answer 302 True"
+    else:
+        code = LOG_IN.format(
+            host=host,
+            field="email",
+            path="/_allauth/app/v1/auth/login",
+            options=', content_type="application/json"',
+            signed_in='response.json()["meta"]["is_authenticated"]',
+        )
+        expected = "answer 200 True"
+    output = project.manage("shell", "--command", code)
+    assert expected in output, f"a user of the last release cannot log in:\n{output[-3000:]}"
+
+
 def checked_project(project: Path, database: str) -> Project:
     """Install, check and test a project; PostgreSQL and Redis as in tier 3.
 
@@ -302,6 +342,9 @@ def test_update_from_last_release_keeps_user_edits(
         edits = UserEdits(context["project_slug"])
         edits.apply(project)
         commit_all(project_path, "the owner's edits")
+        # Users of the last release, who must still log in after the update.
+        project.manage(*migrate_command(context))
+        project.manage("seed_demo")
         migration = (
             project_path / edits.slug / "articles/migrations/0002_article_summary.py"
         ).read_text()
@@ -327,6 +370,8 @@ def test_update_from_last_release_keeps_user_edits(
         assert {key: answers[key] for key in data} == data
         checked = checked_project(project_path, database)
         checked.run("uv", "lock", "--check")
+        checked.manage(*migrate_command(context))
+        assert_demo_user_logs_in(checked, context)
     print(
         f"\n{combination.id}: conflicts in {sorted(conflicts) or 'no file'};"
         f" migrations rewritten: {migrations or 'none'}"
