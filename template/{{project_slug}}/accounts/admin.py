@@ -1,9 +1,13 @@
+from allauth.account.models import EmailConfirmation
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .forms import UserChangeForm, UserCreationForm
 from .models import User
+
+# The keys of address links are secrets carried by mail: nobody reads them in the admin.
+admin.site.unregister(EmailConfirmation)
 
 
 @admin.register(User)

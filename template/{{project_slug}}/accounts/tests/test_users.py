@@ -1,4 +1,6 @@
 import pytest
+from allauth.account.models import EmailConfirmation
+from django.contrib import admin
 from django.contrib.auth import authenticate
 from django.test import Client
 from django.urls import reverse
@@ -50,3 +52,7 @@ def test_admin_lists_and_adds_users(admin_client: Client) -> None:
     )
     assert response.status_code == 302
     assert User.objects.get(email="new@example.com").check_password("An0ther-pass!")
+
+
+def test_the_admin_never_shows_the_keys_of_address_links() -> None:
+    assert not admin.site.is_registered(EmailConfirmation)
