@@ -294,13 +294,7 @@ def test_api_docs_work_under_the_content_security_policy(browser: Browser, serve
     """Swagger UI (self-hosted) draws the operations, and the browser blocks nothing."""
     context = browser.new_context(base_url=server)
     page = context.new_page()
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    blocked = csp_blocks(page)
     response = page.goto("/api/docs/")
     assert response is not None
     assert "script-src 'self'" in (response.header_value("Content-Security-Policy") or "")
@@ -310,3 +304,41 @@ def test_api_docs_work_under_the_content_security_policy(browser: Browser, serve
     ).to_be_visible()
     assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
     context.close()
+
+
+@pytest.mark.parametrize("combination", one_htmx_project_per_django_version())
+def test_account_pages_work_under_the_content_security_policy(
+    browser: Browser, server: str, mailbox: Path, tmp_path: Path
+) -> None:
+    """allauth's pages in the site's layout: the browser blocks nothing on any of them."""
+    context = browser.new_context(base_url=server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    blocked = csp_blocks(page)
+    shots = Screenshots(tmp_path)
+    sign_up(page, server, mailbox, f"e2e-{secrets.token_hex(4)}@example.com", shots)
+    page.goto("/accounts/email/")
+    page.locator("#id_email").fill(f"moved-{secrets.token_hex(4)}@example.com")
+    page.get_by_role("button", name="Change Email").click()
+    expect(page.get_by_role("button", name="Cancel Change")).to_be_visible()
+    shots.take(page, "email-change-pending")
+    page.goto("/accounts/password/change/")
+    expect(page.locator("form.card").first).to_be_visible()
+    shots.take(page, "password-change")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/accounts/password/reset/")
+    shots.take(page, "password-reset")
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+    context.close()
+
+
+def csp_blocks(page: Page) -> list[str]:
+    """What the page's Content-Security-Policy blocks from now on, as the console says it."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return blocked
