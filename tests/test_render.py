@@ -35,6 +35,9 @@ JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
 TEMPLATE_REPOSITORY_PATH = re.compile(r"(?<![\w./-])(?:bench|hooks|includes)/")
 # What a strict Content-Security-Policy blocks: inline scripts, styles and event handlers.
 INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.I)
+# Files that may name a feature the project did not choose: the answers file records every
+# answer, and `.env` holds a random secret key that may spell anything.
+NOT_NAMING_FEATURES = {".copier-answers.yml", ".env"}
 
 
 def templated_files(project: Path) -> list[Path]:
@@ -151,11 +154,11 @@ def test_pages_have_no_inline_code_and_htmx_only_when_chosen(
             "partials are built in (Django 6) or builtins (5.2): loading them breaks one or other"
         )
         return
-    # The answers file records the answer itself; nothing else may mention htmx.
+    # Nothing but the answers file may mention htmx.
     mentions = [
         str(path.relative_to(project))
         for path in [*files, project / "uv.lock"]
-        if path.name != ".copier-answers.yml"
+        if path.name not in NOT_NAMING_FEATURES
         and "htmx" in f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}".lower()
     ]
     assert not mentions, f"htmx appears in a project that did not choose it: {mentions}"
@@ -169,11 +172,10 @@ def test_celery_only_when_chosen(projects: ProjectCache, combination: Combinatio
         return
     project = projects.get(combination)
     words = re.compile(r"celery|kombu|\bnotifications?\b", re.I)
-    # The answers file records the answer itself.
     mentions = [
         str(path.relative_to(project))
         for path in text_files(project)
-        if path.name != ".copier-answers.yml"
+        if path.name not in NOT_NAMING_FEATURES
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
     assert not mentions, f"Celery appears in a project that did not choose it: {mentions}"
@@ -186,13 +188,13 @@ def test_channels_only_when_chosen(projects: ProjectCache, combination: Combinat
         return
     project = projects.get(combination)
     words = re.compile(r"channels|daphne|websocket|consumer|routing\.py", re.I)
-    # The answers file records the answer itself; uvicorn's standard extras bring a websocket
-    # library to every ASGI project, so the lock is searched for Channels' packages only.
+    # uvicorn's standard extras bring a websocket library to every ASGI project, so the lock
+    # is searched for Channels' packages only.
     packages = re.compile(r'^name = "(channels|channels-redis|daphne)"$', re.M)
     mentions = [
         str(path.relative_to(project))
         for path in templated_files(project)
-        if path.name != ".copier-answers.yml"
+        if path.name not in NOT_NAMING_FEATURES
         and words.search(f"{path.relative_to(project)}\n{path.read_text(encoding='utf-8')}")
     ]
     if packages.search((project / "uv.lock").read_text(encoding="utf-8")):

@@ -1,5 +1,6 @@
 import pytest
 from allauth.account.models import EmailConfirmation
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth import authenticate
 from django.test import Client
@@ -56,3 +57,14 @@ def test_admin_lists_and_adds_users(admin_client: Client) -> None:
 
 def test_the_admin_never_shows_the_keys_of_address_links() -> None:
     assert not admin.site.is_registered(EmailConfirmation)
+
+
+def test_the_admin_never_shows_a_second_factors_secret(admin_client: Client) -> None:
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    user = UserFactory.create()
+    factor = Authenticator.objects.create(user=user, type="totp", data={"secret": secret})
+    page = admin_client.get(reverse("admin:mfa_authenticator_change", args=[factor.pk]))
+    assert page.status_code == 200
+    assert user.email in page.content.decode()
+    assert secret not in page.content.decode()
+    assert admin_client.get(reverse("admin:mfa_authenticator_add")).status_code == 403
