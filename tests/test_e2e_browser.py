@@ -9,10 +9,13 @@ folder, and the list page's weight is printed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email
 import email.policy
 import gzip
+import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -310,21 +313,49 @@ def test_api_docs_work_under_the_content_security_policy(browser: Browser, serve
 def test_account_pages_work_under_the_content_security_policy(
     browser: Browser, server: str, mailbox: Path, tmp_path: Path
 ) -> None:
-    """allauth's pages in the site's layout: the browser blocks nothing on any of them."""
+    """allauth's pages in the site's layout, a second factor turned on and used to log in: the
+    browser blocks nothing on any of them."""
     context = browser.new_context(base_url=server)
     context.set_default_timeout(10_000)
     page = context.new_page()
     blocked = csp_blocks(page)
     shots = Screenshots(tmp_path)
-    sign_up(page, server, mailbox, f"e2e-{secrets.token_hex(4)}@example.com", shots)
+    email = f"e2e-{secrets.token_hex(4)}@example.com"
+    sign_up(page, server, mailbox, email, shots)
     page.goto("/accounts/email/")
     page.locator("#id_email").fill(f"moved-{secrets.token_hex(4)}@example.com")
     page.get_by_role("button", name="Change Email").click()
     expect(page.get_by_role("button", name="Cancel Change")).to_be_visible()
     shots.take(page, "email-change-pending")
+    # allauth turns a second factor on only while every address is verified.
+    page.get_by_role("button", name="Cancel Change").click()
+    expect(page.get_by_role("button", name="Cancel Change")).to_have_count(0)
     page.goto("/accounts/password/change/")
     expect(page.locator("form.card").first).to_be_visible()
     shots.take(page, "password-change")
+    page.get_by_role("link", name="Two-factor").click()
+    expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
+    shots.take(page, "two-factor")
+
+    # An authenticator app: the password again, then a code computed from the shown secret.
+    page.get_by_role("link", name="Activate").click()
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    secret = page.locator("#authenticator_secret").input_value()
+    shots.take(page, "authenticator-app")
+    page.locator("#id_code").fill(totp(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator("#messages")).to_contain_text("activated")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/accounts/login/")
+    page.locator("#id_login").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
+    page.locator("#id_code").fill(totp(secret))
+    shots.take(page, "second-factor")
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     page.goto("/accounts/password/reset/")
     shots.take(page, "password-reset")
@@ -342,3 +373,11 @@ def csp_blocks(page: Page) -> list[str]:
         ),
     )
     return blocked
+
+
+def totp(secret: str) -> str:
+    """The code an authenticator app shows now for `secret` (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    counter = int(time.time() // 30)
+    digest = hmac.new(base64.b32decode(secret), counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
