@@ -47,6 +47,8 @@ PASSWORD = "e2e-browser-password"
 TITLE = "Hello from Chromium"
 # How long the server (and its worker) may take to write a mail.
 MAIL_SECONDS = 20
+# Seconds before the end of a TOTP period in which no code is made (see `totp`).
+TOTP_MARGIN = 3
 # Set once the list page has loaded; a full page load would wipe it.
 MARKER = "window.noPageLoadSince"
 
@@ -376,7 +378,13 @@ def csp_blocks(page: Page) -> list[str]:
 
 
 def totp(secret: str) -> str:
-    """The code an authenticator app shows now for `secret` (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    """The code an authenticator app shows now for `secret` (RFC 6238: SHA-1, 30 s, 6 digits).
+
+    A code made in the last seconds of its period may reach the server in the next, which
+    refuses it: those seconds are waited out.
+    """
+    if (left := 30 - time.time() % 30) < TOTP_MARGIN:
+        time.sleep(left)
     counter = int(time.time() // 30)
     digest = hmac.new(base64.b32decode(secret), counter.to_bytes(8, "big"), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
