@@ -9,7 +9,6 @@ from allauth.mfa.models import Authenticator
 
 from ..models import User
 
-
 # A code made in the last seconds of its 30-second period may reach the server in the next
 # one, which refuses it: the tests wait those seconds out instead.
 PERIOD_MARGIN = 2
