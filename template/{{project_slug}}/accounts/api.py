@@ -1,4 +1,7 @@
-"""JSON Web Token endpoints, throttled like every other place a password is typed."""
+"""JSON Web Token endpoints, throttled like every other place a password is typed.
+
+SIMPLE_JWT in the settings names their serializers (accounts/serializers.py).
+"""
 
 from rest_framework_simplejwt import views
 
