@@ -49,6 +49,15 @@ TITLE = "Hello from Chromium"
 MAIL_SECONDS = 20
 # Seconds before the end of a TOTP period in which no code is made (see `totp`).
 TOTP_MARGIN = 3
+# Chromium's stand-in for a phone or a computer's own authenticator (DevTools' WebAuthn domain).
+VIRTUAL_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
 # Set once the list page has loaded; a full page load would wipe it.
 MARKER = "window.noPageLoadSince"
 
@@ -197,7 +206,7 @@ def log_in(page: Page, server: str, email: str) -> None:
     page.goto("/accounts/login/?next=/articles/")
     page.locator("#id_login").fill(email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     expect(page).to_have_url(f"{server}/articles/")
 
 
@@ -315,15 +324,17 @@ def test_api_docs_work_under_the_content_security_policy(browser: Browser, serve
 def test_account_pages_work_under_the_content_security_policy(
     browser: Browser, server: str, mailbox: Path, tmp_path: Path
 ) -> None:
-    """allauth's pages in the site's layout, a second factor turned on and used to log in: the
-    browser blocks nothing on any of them."""
-    context = browser.new_context(base_url=server)
+    """allauth's pages in the site's layout, an authenticator app and a passkey turned on and
+    used to log in: the browser blocks nothing on any of them."""
+    # A passkey's relying party is a host name, never an address: the same server, by name.
+    site = server.replace("127.0.0.1", "localhost")
+    context = browser.new_context(base_url=site)
     context.set_default_timeout(10_000)
     page = context.new_page()
     blocked = csp_blocks(page)
     shots = Screenshots(tmp_path)
     email = f"e2e-{secrets.token_hex(4)}@example.com"
-    sign_up(page, server, mailbox, email, shots)
+    sign_up(page, site, mailbox, email, shots)
     page.goto("/accounts/email/")
     page.locator("#id_email").fill(f"moved-{secrets.token_hex(4)}@example.com")
     page.get_by_role("button", name="Change Email").click()
@@ -352,11 +363,28 @@ def test_account_pages_work_under_the_content_security_policy(
     page.goto("/accounts/login/")
     page.locator("#id_login").fill(email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
     page.locator("#id_code").fill(totp(secret))
     shots.take(page, "second-factor")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    # A passkey, on Chromium's virtual authenticator (the platform's own, with a PIN).
+    webauthn = context.new_cdp_session(page)
+    webauthn.send("WebAuthn.enable")
+    webauthn.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
+    page.goto("/accounts/2fa/webauthn/add/")
+    page.locator("#id_password").fill(PASSWORD)  # adding one asks for the password again
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_label("Passwordless").check()
+    shots.take(page, "passkey-add")
+    page.get_by_role("button", name="Add").click()
+    expect(page.locator("#messages")).to_contain_text("Security key added")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/accounts/login/")
+    shots.take(page, "passkey-login")
+    page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     page.goto("/accounts/password/reset/")
