@@ -27,6 +27,7 @@ STEP_TIMEOUT = 600
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "production-check-" + "k" * 50,
+    "EMAIL_URL": "consolemail://",
 }
 
 

@@ -195,7 +195,8 @@ def terraform_env(cloud: Path) -> set[str]:
 
 def fly_env(cloud: Path) -> set[str]:
     config = tomllib.loads((cloud / "fly.toml").read_text(encoding="utf-8"))
-    setup = (cloud / "setup.sh").read_text(encoding="utf-8")
+    # A command continued on the next line (a trailing backslash) reads as one line.
+    setup = (cloud / "setup.sh").read_text(encoding="utf-8").replace("\\\n", " ")
     names = set(config.get("env", {}))
     for line in setup.splitlines():
         if line.startswith("fly secrets set"):

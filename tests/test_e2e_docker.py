@@ -167,6 +167,7 @@ def serve(
         {name: "e2e" for name in required}
         | {
             "DJANGO_SECRET_KEY": "e2e-" + "k" * 50,
+            "EMAIL_URL": "consolemail://",
             "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
             "PORT": str(free_port()),
         }
