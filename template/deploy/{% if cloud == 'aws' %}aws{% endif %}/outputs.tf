@@ -22,3 +22,11 @@ output "media_bucket" {
   description = "Bucket of uploaded files."
   value       = aws_s3_bucket.media.bucket
 }
+
+output "mail_dkim_records" {
+  description = "CNAME records that let SES sign mail as the domain; create them once."
+  value = {
+    for token in aws_sesv2_email_identity.domain.dkim_signing_attributes[0].tokens :
+    "${token}._domainkey.${var.domain_name}" => "${token}.dkim.amazonses.com"
+  }
+}
