@@ -19,10 +19,9 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 @pytest.fixture
-def schema(api_client: APIClient) -> dict[str, Any]:
-    response = api_client.get("/api/schema/", {"format": "json"})
-    assert response.status_code == 200
-    return dict(response.json())
+def schema(openapi_schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema /api/schema/ serves, generated once per session (conftest.py)."""
+    return openapi_schema
 
 
 def statuses(schema: dict[str, Any], path: str, method: str) -> dict[str, Any]:
