@@ -28,7 +28,8 @@ pytestmark = pytest.mark.render
 
 # `}}` alone is valid Python (nested dict literals), so only look for the other delimiters.
 JINJA_LEFTOVER = re.compile(r"(?<!\$){{|{%|%}|{#|#}")
-# Django templates (.html) share those delimiters: only Jinja's own syntax betrays a leftover.
+# Django templates (pages, and mails' .txt under templates/) share those delimiters: only
+# Jinja's own syntax betrays a leftover.
 JINJA_ONLY = re.compile(r"{%-|-%}|{{-|-}}|{%-?\s*(end)?raw\b")
 # The template repository's own folders: a generated file that names one sends its reader to
 # a path the project does not have.
@@ -51,7 +52,8 @@ def text_findings(project: Path, files: list[str]) -> Findings:
     for relative in files:
         path = project / relative
         text = path.read_text(encoding="utf-8")
-        leftover = JINJA_ONLY if path.suffix == ".html" else JINJA_LEFTOVER
+        django_template = path.suffix == ".html" or "templates" in path.parts
+        leftover = JINJA_ONLY if django_template else JINJA_LEFTOVER
         problems = [
             f"{number}: Jinja syntax left: {line.strip()}"
             for number, line in enumerate(text.splitlines(), 1)
