@@ -3,8 +3,9 @@
 One project with htmx per Django version. The browser signs up, follows the link the server
 mailed (into a folder, sent by a real worker where Celery is chosen), creates an article and
 sees it appear without a page load, searches, publishes, deletes and meets a validation error;
-then logs in again with JavaScript off. A screenshot of every step lands in the test's own
-folder, and the list page's weight is printed.
+then logs in again with JavaScript off. With shared users, a newcomer creates an organisation,
+invites a colleague who joins in a second browser, promotes and removes them. A screenshot of
+every step lands in the test's own folder, and the list page's weight is printed.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ VIRTUAL_AUTHENTICATOR = {
 }
 # Set once the list page has loaded; a full page load would wipe it.
 MARKER = "window.noPageLoadSince"
+
+
+def one_htmx_project_with_shared_users() -> list[object]:
+    """The first combination with pages and shared users: organisations made in the browser."""
+    combination = next(
+        combination
+        for combination in combinations()
+        if (answers := resolve(combination.as_data())[0])["use_htmx"]
+        and answers["tenancy"] == "shared"
+    )
+    group = pytest.mark.xdist_group(combination.id)
+    return [pytest.param(combination, id=combination.id, marks=group)]
 
 
 def one_htmx_project_per_django_version() -> list[object]:
@@ -182,21 +195,24 @@ def sign_up(page: Page, server: str, mailbox: Path, email: str, shots: Screensho
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
     shots.take(page, "verification-sent")
-    page.goto(link_in_mail(mailbox, email))
+    page.goto(link_in_mail(mailbox, email, "Confirm"))
     shots.take(page, "confirm")
     page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(f"{server}/articles/")
 
 
-def link_in_mail(mailbox: Path, address: str) -> str:
-    """The path of the link in the first mail to `address`, once the server has written it."""
+def link_in_mail(mailbox: Path, address: str, subject: str = "") -> str:
+    """The path of the link in the first mail to `address` about `subject`, once the server
+    has written it."""
     deadline = time.monotonic() + MAIL_SECONDS
     while time.monotonic() < deadline:
         for file in sorted(mailbox.glob("*.log")) if mailbox.exists() else []:
             message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
             body = message.get_body(("plain",))
             text = body.get_content() if isinstance(body, EmailMessage) else ""
-            if message["To"] == address and (link := re.search(r"https?://[^/\s]+(/\S+)", text)):
+            about = subject in str(message["Subject"])
+            link = re.search(r"https?://[^/\s]+(/\S+)", text)
+            if message["To"] == address and about and link:
                 return link.group(1)
         time.sleep(0.1)
     pytest.fail(f"no mail to {address} in {mailbox} within {MAIL_SECONDS} s")
@@ -417,3 +433,66 @@ def totp(secret: str) -> str:
     digest = hmac.new(base64.b32decode(secret), counter.to_bytes(8, "big"), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
+
+
+@pytest.fixture
+def demo(projects: ProjectCache, combination: Combination, database: str, server: str) -> str:
+    """The address of a tenant an operator made, where a newcomer signs up."""
+    project = Project(projects.get(combination), database)
+    owner = ("--owner-email", "operator@example.com", "--owner-password", PASSWORD)
+    project.manage("add_tenant", "demo", "--name", "Demo", *owner)
+    return server.replace("127.0.0.1", "demo.localhost")
+
+
+@pytest.mark.parametrize("combination", one_htmx_project_with_shared_users())
+def test_organisations_in_a_real_browser(
+    browser: Browser, server: str, demo: str, mailbox: Path, tmp_path: Path
+) -> None:
+    """A newcomer creates an organisation, invites a colleague who joins from the mailed link
+    in another browser, makes them an admin, then removes them."""
+    shots = Screenshots(tmp_path)
+    gamma = server.replace("127.0.0.1", "gamma.localhost")
+    owner_email = f"owner-{secrets.token_hex(4)}@example.com"
+    colleague_email = f"colleague-{secrets.token_hex(4)}@example.com"
+    owner = browser.new_context(base_url=demo).new_page()
+    owner.set_default_timeout(10_000)
+
+    sign_up(owner, demo, mailbox, owner_email, shots)
+    expect(owner.get_by_role("heading", name="Not a member of Demo")).to_be_visible()
+    owner.get_by_role("link", name="create an organisation of your own").click()
+    owner.get_by_label("Name").fill("Gamma")
+    owner.get_by_label("Subdomain").fill("gamma")
+    owner.get_by_role("button", name="Create the organisation").click()
+    # Sessions are per host: the new organisation's asks to sign in again.
+    expect(owner).to_have_url(re.compile(r"^http://gamma\.localhost:\d+/accounts/login/"))
+    owner.locator("#id_login").fill(owner_email)
+    owner.locator("#id_password").fill(PASSWORD)
+    owner.get_by_role("button", name="Sign In", exact=True).click()
+    expect(owner.get_by_role("heading", name="Gamma", exact=True)).to_be_visible()
+    shots.take(owner, "organisation-created")
+
+    owner.get_by_label("Email").fill(colleague_email)
+    owner.get_by_label("Role", exact=True).select_option("member")
+    owner.get_by_role("button", name="Invite").click()
+    expect(owner.locator("#messages")).to_contain_text(f"Invited {colleague_email}")
+    shots.take(owner, "invited")
+
+    colleague = browser.new_context(base_url=gamma).new_page()
+    colleague.set_default_timeout(10_000)
+    sign_up(colleague, gamma, mailbox, colleague_email, shots)
+    colleague.goto(link_in_mail(mailbox, colleague_email, "Join"))
+    colleague.get_by_role("button", name="Join Gamma").click()
+    expect(colleague.locator("#messages")).to_contain_text("Welcome to Gamma")
+    shots.take(colleague, "joined")
+
+    owner.reload()
+    row = owner.locator("tr", has_text=colleague_email)
+    row.get_by_label(f"Role of {colleague_email}").select_option("admin")
+    row.get_by_role("button", name="Change").click()
+    expect(owner.locator("#messages")).to_contain_text(f"{colleague_email} is admin now")
+    owner.locator("tr", has_text=colleague_email).get_by_role("button", name="Remove").click()
+    expect(owner.locator("tr", has_text=colleague_email)).to_have_count(0)
+    shots.take(owner, "removed")
+
+    colleague.goto("/organisation/")
+    expect(colleague.get_by_role("heading", name="Not a member of Gamma")).to_be_visible()
