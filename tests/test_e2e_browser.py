@@ -187,7 +187,7 @@ def page_weight(context: BrowserContext, path: str) -> Counter[str]:
 def sign_up(page: Page, server: str, mailbox: Path, email: str, shots: Screenshots) -> None:
     """Sign up, open the link the server mailed and confirm: the same browser is then in."""
     page.goto("/")
-    page.get_by_role("link", name="Sign up").click()
+    page.get_by_role("link", name="Sign up", exact=True).click()
     page.locator("#id_email").fill(email)
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
@@ -463,6 +463,7 @@ def test_organisations_in_a_real_browser(
     owner.get_by_label("Name").fill("Gamma")
     owner.get_by_label("Subdomain").fill("gamma")
     owner.get_by_role("button", name="Create the organisation").click()
+    owner.get_by_role("link", name="open Gamma").click()
     # Sessions are per host: the new organisation's asks to sign in again.
     expect(owner).to_have_url(re.compile(r"^http://gamma\.localhost:\d+/accounts/login/"))
     owner.locator("#id_login").fill(owner_email)
@@ -471,8 +472,8 @@ def test_organisations_in_a_real_browser(
     expect(owner.get_by_role("heading", name="Gamma", exact=True)).to_be_visible()
     shots.take(owner, "organisation-created")
 
-    owner.get_by_label("Email").fill(colleague_email)
-    owner.get_by_label("Role", exact=True).select_option("member")
+    owner.locator("#id_email").fill(colleague_email)
+    owner.locator("#id_role").select_option("member")
     owner.get_by_role("button", name="Invite").click()
     expect(owner.locator("#messages")).to_contain_text(f"Invited {colleague_email}")
     shots.take(owner, "invited")
