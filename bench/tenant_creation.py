@@ -1,9 +1,9 @@
 """Creating a tenant: the seconds `add_tenant` takes, for each tenancy strategy.
 
-How long a new organisation's owner would wait for it, where self-service creation does
-what `add_tenant` does today: shared, a row and a membership; schema, a schema with every
-tenant app's migrations; database, the migrations of a database an operator made, and the
-owner's account in it.
+How long a new organisation's owner waits for it: with shared users `add_tenant` calls the
+service self-service creation calls (shared, a row and a membership; schema, a schema with
+every tenant app's migrations); with database tenancy, which an operator provisions, the
+migrations of a database the operator made, and the owner's account in it.
 
 For each combination (--data, comma-separated alternatives; default the three strategies,
 server wsgi) the project is copied, installed, and its shared tables migrated in a fresh
