@@ -1,4 +1,5 @@
--- wrk script: a mixed workload on the articles API, three reads to one write.
+-- wrk script: a mixed workload on the articles API, three reads to one write; with a tenant,
+-- one read in three is of the organisation's members.
 -- Arguments (after `--`): bearer token, tenant slug (or ""), title prefix of the new rows.
 -- Prints one JSON line over every thread: answers by status, writes sent, 201s and 5xx.
 
@@ -9,8 +10,8 @@ function setup(thread)
 end
 
 function init(args)
-  local token, tenant = args[1], args[2]
-  prefix = args[3]
+  local token = args[1]
+  tenant, prefix = args[2], args[3]
   sent, posted, created, server_errors, statuses = 0, 0, 0, 0, {}
   -- Separate tables: wrk.format adds Content-Length to the headers it is given.
   reads, writes = {}, {}
@@ -30,6 +31,9 @@ function request()
     posted = posted + 1
     local body = string.format('{"title": "%s %d", "body": "Written under load."}', prefix, sent)
     return wrk.format("POST", "/api/v1/articles/", writes, body)
+  end
+  if tenant ~= "" and sent % 4 == 2 then
+    return wrk.format("GET", "/api/v1/organisation/members/", reads)
   end
   return wrk.format("GET", "/api/v1/articles/", reads)
 end
