@@ -4,6 +4,8 @@ import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from opentelemetry import trace
+
 REDACTED = "[redacted]"
 # A key naming any of these holds a credential: its value never reaches a log line.
 SECRET_KEY_PARTS = (
@@ -50,3 +52,15 @@ def not_unavailable(record: logging.LogRecord) -> bool:
     a failing readiness check); a line per request would bury that reason.
     """
     return getattr(record, "status_code", None) != 503
+
+
+def add_trace_ids(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: the trace and span a line was logged in, when traced
+    (core/telemetry.py), so a log search lands on the trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
