@@ -20,6 +20,7 @@ import tomllib
 import warnings
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -228,3 +229,174 @@ def test_cloud_provides_every_setting_production_requires(
     at_build = image | build_env(project)
     missing = sorted(required - at_build)
     assert not missing, f"collectstatic at build time lacks {missing}: see the Dockerfile"
+
+
+# --- Workers scale on their queues ----------------------------------------------------------
+
+# Celery's queues: Redis lists of these names in the broker's database (config/settings/base.py).
+CELERY_QUEUES = {"default", "slow"}
+
+
+def terraform(cloud: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every block of the cloud's Terraform as {kind: {name: body}}, across its files."""
+    blocks: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in sorted(cloud.glob("*.tf")):
+        parsed = hcl2.loads(path.read_text(encoding="utf-8"))
+        for resource in parsed.get("resource", []):
+            for kind, named in resource.items():
+                blocks.setdefault(kind, {}).update(named)
+        for variable in parsed.get("variable", []):
+            blocks.setdefault("variable", {}).update(variable)
+        for local in parsed.get("locals", []):
+            named = {name: {"value": value} for name, value in local.items()}
+            blocks.setdefault("locals", {}).update(named)
+    return blocks
+
+
+def block(blocks: dict[str, dict[str, dict[str, Any]]], kind: str, name: str) -> dict[str, Any]:
+    assert name in blocks.get(kind, {}), f"no {kind} {name!r}: the workers do not scale"
+    return blocks[kind][name]
+
+
+def one(value: list[Any]) -> Any:
+    """The attribute's value: this parser wraps each one in a list."""
+    assert len(value) == 1, value
+    return value[0]
+
+
+def dynamic(body: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [entry[name] for entry in body.get("dynamic", []) if name in entry]
+    assert found, f"no dynamic {name!r} block"
+    return one(found)
+
+
+def declared(blocks: dict[str, dict[str, dict[str, Any]]], *names: str) -> None:
+    for name in names:
+        variable = block(blocks, "variable", name)
+        assert one(variable.get("description", [""])), f"variable {name} has no description"
+        assert "default" in variable, f"variable {name} has no default"
+
+
+def check_aws_worker_scaling(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    declared(blocks, "worker_min_count", "worker_max_count", "worker_target_backlog")
+    target = block(blocks, "aws_appautoscaling_target", "worker")
+    assert 'aws_ecs_service.background["worker"]' in one(target["resource_id"])
+    assert one(target["min_capacity"]) == "${var.worker_min_count}"
+    assert one(target["max_capacity"]) == "${var.worker_max_count}"
+
+    policy = block(blocks, "aws_appautoscaling_policy", "worker_backlog")
+    assert one(policy["policy_type"]) == "TargetTrackingScaling"
+    assert "aws_appautoscaling_target.worker" in one(policy["resource_id"])
+    tracking = one(policy["target_tracking_scaling_policy_configuration"])
+    assert one(tracking["target_value"]) == "${var.worker_target_backlog}"
+    metrics = one(tracking["customized_metric_specification"])["metrics"]
+    depth = [
+        one(one(metric["metric_stat"])["metric"])
+        for metric in metrics
+        if "metric_stat" in metric
+        and one(one(one(metric["metric_stat"])["metric"])["metric_name"]) == "QueueDepth"
+    ]
+    queues = {one(one(metric["dimensions"])["value"]) for metric in depth}
+    assert queues == CELERY_QUEUES, f"the policy reads QueueDepth of {queues}"
+    namespaces = {one(metric["namespace"]) for metric in depth}
+    assert len(namespaces) == 1, namespaces
+    namespace = namespaces.pop()
+    assert [metric for metric in metrics if one(metric.get("return_data", [False]))], (
+        "no metric of the policy returns data"
+    )
+
+    # The scheduler publishes where the containers' environment says, the role allows it there.
+    environment = one(block(blocks, "locals", "environment")["value"])
+    assert environment.get("QUEUE_METRICS_NAMESPACE") == namespace, (
+        f"the policy reads {namespace}, the tasks publish to "
+        f"{environment.get('QUEUE_METRICS_NAMESPACE')}"
+    )
+    grant = one(block(blocks, "aws_iam_role_policy", "task_queue_metrics")["policy"])
+    assert "cloudwatch:PutMetricData" in grant
+    assert f"'cloudwatch:namespace': '{namespace}'" in grant, grant
+
+
+def check_azure_worker_scaling(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    declared(blocks, "worker_min_replicas", "worker_max_replicas", "worker_target_queue_length")
+    template = one(block(blocks, "azurerm_container_app", "background")["template"])
+    assert "var.worker_min_replicas" in one(template["min_replicas"])
+    assert "var.worker_max_replicas" in one(template["max_replicas"])
+    rule = dynamic(template, "custom_scale_rule")
+    queues = one(rule["for_each"])
+    assert all(f"'{queue}'" in queues for queue in CELERY_QUEUES), queues
+    content = one(rule["content"])
+    assert one(content["custom_rule_type"]) == "redis"
+    metadata = one(content["metadata"])
+    assert metadata["listName"] == "${custom_scale_rule.value}"
+    assert metadata["listLength"] == "${tostring(var.worker_target_queue_length)}"
+    assert metadata["enableTLS"] == "true"
+    # The queues live in the broker's database: REDIS_URL's path.
+    redis_url = one(block(blocks, "locals", "secrets")["value"])["REDIS_URL"]
+    assert redis_url.split("?")[0].endswith(f"/{metadata['databaseIndex']}"), redis_url
+    authentication = one(content["authentication"])
+    assert one(authentication["trigger_parameter"]) == "password"
+
+
+def check_gcp_worker_scaling(blocks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    declared(blocks, "worker_instance_count", "worker_min_instances", "worker_max_instances")
+    pool = block(blocks, "google_cloud_run_v2_worker_pool", "background")
+    count = one(one(pool["scaling"])["manual_instance_count"])
+    assert count == "${each.value.singleton ? 1 : var.worker_instance_count}", count
+    bounds = one(one(block(blocks, "variable", "worker_instance_count")["validation"])["condition"])
+    assert "var.worker_min_instances" in bounds
+    assert "var.worker_max_instances" in bounds
+
+
+def check_fly_worker_scaling(cloud: Path) -> None:
+    # Fly has no scaling on a Redis list: the files say so and how to scale by hand.
+    config = (cloud / "fly.toml").read_text(encoding="utf-8")
+    assert "worker" in tomllib.loads(config)["processes"]
+    assert "fly scale count worker=N" in config
+    assert "fly secrets set OTEL_EXPORTER_OTLP_ENDPOINT=" in config
+    assert "fly scale count worker=1" in (cloud / "setup.sh").read_text(encoding="utf-8")
+
+
+WORKER_SCALING = {
+    "aws": check_aws_worker_scaling,
+    "azure": check_azure_worker_scaling,
+    "gcp": check_gcp_worker_scaling,
+}
+
+
+def check_tracing(blocks: dict[str, dict[str, dict[str, Any]]], celery: bool) -> None:
+    declared(blocks, "otel_exporter_otlp_endpoint")
+    assert one(block(blocks, "variable", "otel_exporter_otlp_endpoint")["default"]) == ""
+    tracing = one(block(blocks, "locals", "tracing")["value"])
+    processes = '["web", "worker"]' if celery else '["web"]'
+    assert f"for process in {processes}" in tracing.replace("'", '"'), tracing
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in tracing
+    assert "OTEL_SERVICE_NAME" in tracing
+
+
+@pytest.mark.parametrize("combination", combination_params())
+def test_workers_scale_on_their_queues(
+    projects: ProjectCache,
+    shared_runs: SharedRuns,
+    combination: Combination,
+    request: pytest.FixtureRequest,
+) -> None:
+    """With Celery, the workers' count follows the queues where the cloud can, else says how."""
+    project = projects.get(combination)
+    cloud = cloud_directory(project)
+    celery = bool(combination.as_data().get("use_celery", True))
+
+    def check() -> None:
+        if cloud.name == "fly":
+            if celery:
+                check_fly_worker_scaling(cloud)
+            return
+        blocks = terraform(cloud)
+        check_tracing(blocks, celery)
+        if celery:
+            WORKER_SCALING[cloud.name](blocks)
+        else:
+            assert not any(name.startswith("worker_") for name in blocks.get("variable", {}))
+
+    key = fingerprint(project, deployment_files(project))
+    outcome = shared_runs.run("worker scaling", key, combination.id, check)
+    share(request, "worker scaling", outcome, combination.id)

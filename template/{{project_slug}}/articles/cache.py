@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from ..core.metrics import CACHE
+
 GENERATION_KEY = "articles:lists:generation"
 
 
@@ -41,6 +43,7 @@ def cached_list[T](request: HttpRequest, build: Callable[[], T], *, shape: str =
         return build()
     key = _list_key(request, shape)
     value: T | None = cache.get(key)
+    CACHE.labels("miss" if value is None else "hit").inc()
     if value is None:
         value = build()
         cache.set(key, value, timeout)
