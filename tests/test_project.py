@@ -70,8 +70,9 @@ DEPLOY_TARGET_FILES = (
     "pyproject.toml",
     "uv.lock",
     ".github/workflows/ci.yml",
+    "*/core/cloudwatch.py",  # AWS: the queues' lengths for the workers' scaling
 )
-DEPLOY_TARGET_TESTS = "*/core/tests/test_security.py"
+DEPLOY_TARGET_TESTS = ("*/core/tests/test_security.py", "*/core/tests/test_cloudwatch.py")
 COMBINATIONS = {combination.id: combination for combination in combinations()}
 
 
@@ -131,7 +132,7 @@ def read_by_this_tier(project: Path) -> list[Path]:
 
 def deploy_target_specific(project: Path, path: Path) -> bool:
     relative = path.relative_to(project)
-    return relative.as_posix() in DEPLOY_TARGET_FILES or relative.match(DEPLOY_TARGET_TESTS)
+    return any(relative.match(pattern) for pattern in (*DEPLOY_TARGET_FILES, *DEPLOY_TARGET_TESTS))
 
 
 # mypy's caches, one per group of combinations that share one (`mypy_cache_group`), kept
@@ -356,7 +357,7 @@ def deploy_target_changes(suite_project: Path, project: Path) -> str:
     deploy targets that make the same changes share one run of those two steps.
     """
     changes: list[object] = []
-    for relative in [*DEPLOY_TARGET_FILES, DEPLOY_TARGET_TESTS]:
+    for relative in [*DEPLOY_TARGET_FILES, *DEPLOY_TARGET_TESTS]:
         for after in sorted(project.glob(relative)):
             name = after.relative_to(project).as_posix()
             if name == "uv.lock":
@@ -411,7 +412,7 @@ def check_deploy_target(
         mypy_cache(combination) as cache,
     ):
         project, workflow = checkout(path, database, cache)
-        found = project.path.glob(DEPLOY_TARGET_TESTS)
+        found = [test for pattern in DEPLOY_TARGET_TESTS for test in project.path.glob(pattern)]
         tests = [str(test.relative_to(project.path)) for test in found]
         assert tests, f"no test matches {DEPLOY_TARGET_TESTS}"
         every, shared = deploy_target_steps(workflow, tests)
